@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string_view>
+
+namespace trustgate::crypto {
+
+// CryptoError is the stable error code of everything in crypto/. Values are
+// never renumbered or reused.
+enum class CryptoError {
+  kMalformed = 1,              // bytes do not parse (JSON, CBOR, DER, b64)
+  kTooLarge = 2,               // above a size or count bound
+  kUnsupportedAlgorithm = 3,   // alg not one of PS256..PS512, ES256..ES512
+  kUnsupportedKey = 4,         // key type/size outside the signing scheme
+  kAlgorithmKeyMismatch = 5,   // alg does not match the leaf's key
+  kBadSignature = 6,           // the signature does not verify
+  kMissingAttribute = 7,       // a required header/attribute is absent
+  kBadAttribute = 8,           // an attribute has the wrong type or value
+  kUnknownCritical = 9,        // crit names an attribute we cannot process
+  kBadContentType = 10,        // payload content type is not Notation's
+  kChainEmpty = 11,            // no certificates in the envelope
+  kChainBroken = 12,           // cert i is not issued by cert i+1
+  kChainNotSelfSigned = 13,    // last certificate is not self-signed
+  kLeafKeyUsage = 14,          // leaf key usage violates the rules
+  kLeafExtendedKeyUsage = 15,  // leaf EKU violates the rules
+  kCaBasicConstraints = 16,    // issuer is not a CA
+  kCaKeyUsage = 17,            // issuer lacks keyCertSign
+  kPathLength = 18,            // a path length constraint is exceeded
+  kLeafIsCa = 19,              // leaf has basicConstraints CA:TRUE
+  kDuplicateKey = 20,          // duplicate key in signed JSON/CBOR map
+};
+
+// ToString returns the stable kebab-case name of `e`.
+std::string_view ToString(CryptoError e);
+
+}  // namespace trustgate::crypto

@@ -1,0 +1,93 @@
+#pragma once
+
+// The OCI image layout model: descriptors, image manifests, image indexes
+// and index.json (OCI image-spec: descriptor.md, manifest.md,
+// image-index.md, image-layout.md).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "io/digest.h"
+#include "io/error.h"
+
+namespace trustgate::io {
+
+inline constexpr std::string_view kMediaTypeImageManifest =
+    "application/vnd.oci.image.manifest.v1+json";
+inline constexpr std::string_view kMediaTypeImageIndex =
+    "application/vnd.oci.image.index.v1+json";
+inline constexpr std::string_view kMediaTypeDockerManifest =
+    "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr std::string_view kMediaTypeDockerManifestList =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr std::string_view kMediaTypeEmptyJson =
+    "application/vnd.oci.empty.v1+json";
+inline constexpr std::string_view kArtifactTypeNotarySignature =
+    "application/vnd.cncf.notary.signature";
+inline constexpr std::string_view kAnnotationRefName =
+    "org.opencontainers.image.ref.name";
+
+// Platform is a descriptor's optional platform.
+struct Platform {
+  std::string architecture;
+  std::string os;
+  std::string variant;
+};
+
+// Descriptor is an OCI content descriptor. `digest` is validated.
+struct Descriptor {
+  std::string media_type;
+  Digest digest;
+  int64_t size = 0;
+  std::string artifact_type;
+  std::map<std::string, std::string> annotations;
+  std::vector<std::string> urls;
+  std::optional<Platform> platform;
+};
+
+// ManifestKind separates image manifests from image indexes.
+enum class ManifestKind { kImageManifest, kImageIndex };
+
+// Manifest is a parsed image manifest or image index (also index.json).
+struct Manifest {
+  ManifestKind kind = ManifestKind::kImageManifest;
+  std::string media_type;     // the document's own mediaType (may be empty)
+  std::string artifact_type;  // artifactType (may be empty)
+  std::optional<Descriptor> config;     // image manifest only
+  std::vector<Descriptor> layers;       // image manifest only
+  std::vector<Descriptor> manifests;    // image index only
+  std::optional<Descriptor> subject;
+  std::map<std::string, std::string> annotations;
+
+  // IsNotarySignature is true for a Notation signature manifest: an image
+  // manifest whose artifactType, or else config.mediaType, is
+  // application/vnd.cncf.notary.signature.
+  bool IsNotarySignature() const;
+};
+
+// IsManifestMediaType is true for OCI/Docker image manifest media types.
+bool IsManifestMediaType(std::string_view media_type);
+// IsIndexMediaType is true for OCI/Docker image index media types.
+bool IsIndexMediaType(std::string_view media_type);
+// IsNonDistributableLayer is true for layer media types whose blobs may be
+// absent from a layout (OCI "non-distributable" and Docker foreign layers).
+bool IsNonDistributableLayer(std::string_view media_type);
+
+// ParseManifest parses an image manifest or image index. Every descriptor's
+// digest is validated; sizes must be non-negative integers; duplicate keys
+// are rejected. `expected_media_type` is the mediaType of the descriptor
+// that pointed here (used when the document omits its own mediaType); when
+// both are present and differ, parsing fails with kMalformed.
+base::Result<Manifest, IoError> ParseManifest(
+    base::ByteView json, std::string_view expected_media_type);
+
+// ParseIndexJson parses a layout's index.json (an image index).
+base::Result<Manifest, IoError> ParseIndexJson(base::ByteView json);
+
+}  // namespace trustgate::io

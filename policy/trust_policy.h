@@ -1,0 +1,112 @@
+#pragma once
+
+// The Notation OCI trust policy document: parsing, every validation rule of
+// trust-store-trust-policy.md (and SPEC-NOTES.md), levels, overrides and
+// scope selection.
+
+#include <array>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "crypto/certificate.h"
+#include "policy/error.h"
+
+namespace trustgate::policy {
+
+// Level is signatureVerification.level.
+enum class Level { kStrict, kPermissive, kAudit, kSkip };
+std::string_view ToString(Level l);  // "strict", ...
+
+// Validation is a check a level assigns an action to.
+enum class Validation {
+  kIntegrity,
+  kAuthenticity,
+  kAuthenticTimestamp,
+  kExpiry,
+  kRevocation,
+};
+std::string_view ToString(Validation v);  // "integrity", "authenticTimestamp"
+
+// Action is what a failed validation does.
+enum class Action { kEnforce, kLog, kSkip };
+std::string_view ToString(Action a);  // "enforce", "log", "skip"
+
+// VerifyTimestamp is signatureVerification.verifyTimestamp.
+enum class VerifyTimestamp { kAlways, kAfterCertExpiry };
+std::string_view ToString(VerifyTimestamp v);  // "always", "afterCertExpiry"
+
+// StoreType is the type part of a trustStores entry.
+enum class StoreType { kCa, kSigningAuthority, kTsa };
+std::string_view ToString(StoreType t);  // "ca", "signingAuthority", "tsa"
+
+// StoreRef is one trustStores entry ("ca:acme").
+struct StoreRef {
+  StoreType type = StoreType::kCa;
+  std::string name;
+  friend bool operator==(const StoreRef&, const StoreRef&) = default;
+};
+
+// TrustedIdentity is one trustedIdentities entry.
+struct TrustedIdentity {
+  enum class Kind { kWildcard, kX509Subject, kOther };
+  Kind kind = Kind::kWildcard;
+  std::string raw;  // as written
+  std::vector<crypto::DnAttribute> x509_subject;  // for kX509Subject
+};
+
+// Statement is one trust policy statement.
+struct Statement {
+  std::string name;
+  std::vector<std::string> registry_scopes;  // as written
+  bool global = false;                       // registryScopes == ["*"]
+  Level level = Level::kStrict;
+  // overrides, indexed by Validation; nullopt = no override.
+  std::array<std::optional<Action>, 5> overrides{};
+  VerifyTimestamp verify_timestamp = VerifyTimestamp::kAlways;
+  std::vector<StoreRef> trust_stores;
+  std::vector<TrustedIdentity> trusted_identities;
+
+  // ActionFor is the effective action of `v`: the override if any, else
+  // the level's (SPEC-NOTES.md: Levels). For kSkip every action is kSkip.
+  Action ActionFor(Validation v) const;
+  // HasStoreOfType is true if a trustStores entry has type `t`.
+  bool HasStoreOfType(StoreType t) const;
+};
+
+// TrustPolicy is a validated document.
+struct TrustPolicy {
+  std::string version;
+  std::vector<Statement> statements;
+  std::array<uint8_t, 32> sha256{};  // of the file bytes (provenance)
+  std::string source;                // file path it was read from
+
+  // Select returns the statement governing `repository_uri`: an exact
+  // match in registryScopes, else the global statement, else nullptr
+  // (trust-store-trust-policy.md: Selecting a trust policy).
+  const Statement* Select(std::string_view repository_uri) const;
+};
+
+// ParseTrustPolicy parses and validates a trust policy document. On any
+// violation it fails with kMalformedJson / kInvalid / kBadDistinguishedName
+// and a detail of the form
+//   trust policy statement "<name>": <rule-id>: <what is wrong and the fix>
+// (document-level rules omit the statement part). Rule ids are stable
+// (e.g. "duplicate-name", "scope-overlap", "integrity-override").
+base::Result<TrustPolicy, PolicyError> ParseTrustPolicy(base::ByteView json);
+
+// LoadTrustPolicyFile reads `path` (refusing symlinks and non-regular
+// files, at most 4 MiB) and parses it.
+base::Result<TrustPolicy, PolicyError> LoadTrustPolicyFile(
+    const std::filesystem::path& path);
+
+// LoadTrustPolicyFromConfig reads `<config>/trustpolicy.oci.json`, falling
+// back to `<config>/trustpolicy.json`.
+base::Result<TrustPolicy, PolicyError> LoadTrustPolicyFromConfig(
+    const std::filesystem::path& config_dir);
+
+}  // namespace trustgate::policy
