@@ -1,0 +1,118 @@
+#pragma once
+
+// Verdicts as ARCHITECTURE.md defines them: one per artifact digest, with a
+// stable reason code and, per signature, one result per validation.
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/time.h"
+
+namespace trustgate::engine {
+
+// Verdict is the artifact's outcome.
+enum class Verdict { kVerified, kSkipped, kFailed };
+std::string_view ToString(Verdict v);  // "verified" | "skipped" | "failed"
+
+// Reason is the stable reason code (part of the output format; never
+// renumbered, never reused). The order of the signature-level codes is the
+// validation order used to pick "the signature that got furthest".
+enum class Reason {
+  kOk = 0,
+  kSkipped = 1,
+  kUnsigned = 2,
+  kNoPolicy = 3,
+  kIntegrity = 4,
+  kAuthenticity = 5,
+  kTrustedIdentity = 6,
+  kExpiry = 7,
+  kAuthenticTimestamp = 8,
+  kRevocation = 9,
+  kPlugin = 10,
+  kBlobIntegrity = 11,
+  kBlobMissing = 12,
+  kManifestIntegrity = 13,
+  kMalformed = 14,
+};
+std::string_view ToString(Reason r);  // "ok", "trusted-identity", ...
+std::optional<Reason> ReasonFromString(std::string_view s);
+
+// Check is one entry of a signature's `validations` object, in output
+// order.
+enum class Check {
+  kIntegrity = 0,
+  kAuthenticity = 1,
+  kTrustedIdentity = 2,
+  kExpiry = 3,
+  kAuthenticTimestamp = 4,
+  kRevocation = 5,
+  kPlugin = 6,
+};
+inline constexpr size_t kCheckCount = 7;
+std::string_view ToString(Check c);  // "integrity", "trustedIdentity", ...
+
+// CheckStatus is the value of one validation in the output.
+enum class CheckStatus { kPass, kFail, kLogged, kSkipped };
+std::string_view ToString(CheckStatus s);  // "pass" | "fail" | ...
+
+// CheckResult is one validation's outcome with why.
+struct CheckResult {
+  CheckStatus status = CheckStatus::kSkipped;
+  std::string code;    // stable finding code ("bad-signature"), may be empty
+  std::string detail;  // human-readable, what failed and what to fix
+};
+
+// Timestamp is the RFC 3161 countersignature summary (issue 3 fills it).
+struct TimestampInfo {
+  std::string tsa;  // TSA leaf subject DN
+  base::Time gen_time{};
+};
+
+// SignatureVerdict is the outcome of one signature manifest.
+struct SignatureVerdict {
+  std::string digest;    // signature manifest digest "<alg>:<hex>"
+  std::string envelope;  // "jws" | "cose" | "" when not an envelope
+  std::string scheme;    // "notary.x509" | "notary.x509.signingAuthority"
+  std::string identity;  // leaf subject DN (RFC 4514)
+  std::optional<base::Time> signing_time;
+  std::optional<base::Time> authentic_signing_time;
+  std::optional<TimestampInfo> timestamp;
+  std::string trust_store;          // "ca:acme" of the matching store
+  std::vector<std::string> chain;   // SHA-256 hex fingerprints, leaf first
+  std::array<CheckResult, kCheckCount> validations{};
+  // reason: ok, or the reason of the first enforced failure.
+  Reason reason = Reason::kOk;
+  std::string error;  // message of the enforced failure, empty when ok
+  // expires: the earliest time this signature's pass stops holding
+  // (certificate expiry that matters, signature expiry), if any.
+  std::optional<base::Time> valid_until;
+};
+
+// BlobSummary counts the blob checks of one artifact.
+struct BlobSummary {
+  uint64_t checked = 0;
+  uint64_t bad = 0;
+  uint64_t missing = 0;
+};
+
+// ArtifactVerdict is one line of output and one row of the index.
+struct ArtifactVerdict {
+  std::string repository;
+  std::string digest;
+  std::string media_type;
+  std::vector<std::string> tags;
+  Verdict verdict = Verdict::kFailed;
+  Reason reason = Reason::kMalformed;
+  std::string policy;  // statement name, empty when none applies
+  std::string level;   // "strict" | ... with overrides: "strict+expiry=log"
+  std::vector<SignatureVerdict> signatures;
+  BlobSummary blobs;
+  std::string error;  // one-line summary of why it failed
+  std::optional<base::Time> valid_until;
+  base::Time verified_at{};  // the verification time used (--at)
+};
+
+}  // namespace trustgate::engine
