@@ -1,0 +1,62 @@
+#pragma once
+
+// One `trustgate verify` run over a mirror: discovery, per-repository
+// graphs, verification on a oneTBB pool, and a single ordered sink that
+// writes the report and the verdict index.
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "engine/config.h"
+#include "engine/report.h"
+#include "engine/verifier.h"
+
+namespace trustgate::engine {
+
+// Target narrows a run: a repository, optionally one digest or tag in it.
+struct Target {
+  std::string repository;
+  std::string digest;  // "<alg>:<hex>" or empty
+  std::string tag;     // or empty
+};
+
+// TargetError is why a TARGET argument was refused.
+enum class TargetError { kInvalid = 1 };
+
+// ParseTarget parses `repo`, `repo@sha256:<hex>` or `repo:tag` (the tag is
+// after the last ':' that follows the last '/'). Fails with a message.
+base::Result<Target, TargetError> ParseTarget(std::string_view text);
+
+// RunOptions are the inputs of one verify run.
+struct RunOptions {
+  std::filesystem::path mirror;
+  std::string registry_host;
+  std::vector<Target> targets;
+  VerifierOptions verifier;
+  int jobs = 0;  // worker threads; 0 = one per core
+  Format format = Format::kText;
+  std::FILE* out = stdout;
+  std::FILE* err = stderr;
+  std::optional<std::filesystem::path> index_path;  // nullopt = no index
+};
+
+// RunResult is the outcome: the exit status of the contract (0 all
+// verified or skipped, 1 something failed, 2 nothing could be verified
+// because of the configuration or the mirror root) and the counts.
+struct RunResult {
+  int exit_code = 0;
+  Summary summary;
+  uint64_t repository_errors = 0;  // repositories whose index.json failed
+  uint64_t target_errors = 0;      // targets that named nothing
+};
+
+// RunVerify runs verification with `config` (borrowed). Messages for
+// people go to options.err; the report to options.out.
+RunResult RunVerify(const RunOptions& options, const LoadedConfig& config);
+
+}  // namespace trustgate::engine

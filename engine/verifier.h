@@ -1,0 +1,96 @@
+#pragma once
+
+// The per-signature validation sequence and the per-artifact join
+// (ARCHITECTURE.md: Data flow; notation-go verifier.processSignature and
+// notation.Verify are the behaviour we agree with).
+
+#include <cstddef>
+#include <string>
+
+#include <tbb/concurrent_hash_map.h>
+
+#include "base/time.h"
+#include "engine/chain_cache.h"
+#include "engine/verdict.h"
+#include "io/reader.h"
+#include "io/referrers.h"
+#include "policy/trust_policy.h"
+#include "policy/trust_store.h"
+
+namespace trustgate::engine {
+
+// BlobsMode says whether blobs are read and digest-checked.
+enum class BlobsMode { kCheck, kSkip };
+
+// VerifierOptions are the inputs every check takes instead of a clock.
+struct VerifierOptions {
+  base::Time at{};                  // verification time (--at)
+  size_t max_signatures = 100;      // Notation's MaxSignatureAttempts
+  BlobsMode blobs = BlobsMode::kCheck;
+};
+
+// BlobCache remembers, per repository, each distinct blob's check result
+// so that a blob shared by many artifacts is hashed once.
+class BlobCache {
+ public:
+  enum class State { kOk, kBad, kMissing };
+  // Check returns the state of `descriptor`'s blob in `repo`, hashing it
+  // on first use.
+  State Check(io::Reader& reader, const io::Repository& repo,
+              const io::Descriptor& descriptor);
+  uint64_t bytes_hashed() const { return bytes_hashed_.load(); }
+
+ private:
+  struct Hash {
+    static size_t hash(const std::string& s) {
+      return std::hash<std::string>()(s);
+    }
+    static bool equal(const std::string& a, const std::string& b) {
+      return a == b;
+    }
+  };
+  tbb::concurrent_hash_map<std::string, State, Hash> states_;
+  std::atomic<uint64_t> bytes_hashed_{0};
+};
+
+// Verifier decides artifacts. Thread-safe: all shared state is in the
+// ChainCache and BlobCache, which are concurrent.
+class Verifier {
+ public:
+  // Verifier borrows everything; all must outlive it.
+  Verifier(const policy::TrustPolicy& policy, const policy::TrustStore& store,
+           ChainCache& chains, io::Reader& reader, VerifierOptions options);
+
+  // VerifyArtifact returns the verdict of `artifact`, one of `graph`'s
+  // artifacts in `repo`. Never fails: every problem is a verdict.
+  ArtifactVerdict VerifyArtifact(const io::Repository& repo,
+                                 const io::RepositoryGraph& graph,
+                                 const io::ArtifactNode& artifact,
+                                 BlobCache& blobs) const;
+
+  // VerifySignature runs the validation sequence for one signature
+  // manifest of an artifact whose descriptor is `target`.
+  SignatureVerdict VerifySignature(const io::Repository& repo,
+                                   size_t statement_index,
+                                   const io::Descriptor& target,
+                                   const io::SignatureNode& signature) const;
+
+  uint64_t signatures_verified() const { return signatures_.load(); }
+
+ private:
+  void CheckBlobs(const io::Repository& repo, const io::ArtifactNode& artifact,
+                  BlobCache& blobs, ArtifactVerdict* out) const;
+
+  const policy::TrustPolicy& policy_;
+  const policy::TrustStore& store_;
+  ChainCache& chains_;
+  io::Reader& reader_;
+  VerifierOptions options_;
+  mutable std::atomic<uint64_t> signatures_{0};
+};
+
+// LevelString renders a statement's level with its overrides
+// ("strict", "permissive+expiry=enforce").
+std::string LevelString(const policy::Statement& statement);
+
+}  // namespace trustgate::engine
