@@ -57,11 +57,20 @@ using CertificatePtr = std::shared_ptr<const Certificate>;
 
 class Certificate {
  public:
-  // FromDer parses one DER certificate (copied). Trailing bytes fail.
+  // FromDer parses one DER certificate (copied). Trailing bytes fail, and so
+  // does anything Go's x509.ParseCertificate refuses that matters here:
+  // name values that are not PrintableString / UTF8String / IA5String /
+  // T61String / BMPString / NumericString (or invalid for their type),
+  // malformed validity times, duplicate extensions, malformed basic
+  // constraints / key usage / extended key usage, negative serial numbers,
+  // EC keys outside P-224/256/384/521. Fails with kMalformed.
   static base::Result<CertificatePtr, CryptoError> FromDer(base::ByteView der);
-  // FromFileBytes parses a file's content: one or more PEM CERTIFICATE
-  // blocks, or one DER certificate. Fails on anything else or on zero
-  // certificates.
+  // FromFileBytes parses a file's content as notation-core-go's
+  // ReadCertificateFile does: if there is any PEM block, every PEM block
+  // (text around them is ignored) must be a certificate; otherwise the
+  // bytes must be one or more concatenated DER certificates. Fails with
+  // kMalformed on anything else or on zero certificates, kTooLarge above
+  // 1000 certificates.
   static base::Result<std::vector<CertificatePtr>, CryptoError> FromFileBytes(
       base::ByteView bytes);
 
@@ -78,8 +87,16 @@ class Certificate {
   // SubjectString / IssuerString print those as RFC 4514 with escapes.
   const std::string& SubjectString() const { return subject_string_; }
   const std::string& IssuerString() const { return issuer_string_; }
-  // subject_multi_valued is true if any subject RDN has several attributes.
+  // subject_multi_valued is true if any RDN of SubjectString() has several
+  // attributes. As in Go's pkix.Name.String(), that happens when a type of
+  // C, ST, L, STREET, POSTALCODE, O or OU occurs more than once (the
+  // certificate's own RDN grouping is flattened, as Go flattens it).
   bool subject_multi_valued() const { return subject_multi_valued_; }
+  // subject_der / issuer_der are the exact encoded names.
+  base::ByteView subject_der() const { return subject_der_; }
+  base::ByteView issuer_der() const { return issuer_der_; }
+  // version is the X.509 version (1, 2 or 3).
+  int version() const { return version_; }
 
   base::Time not_before() const { return not_before_; }
   base::Time not_after() const { return not_after_; }
@@ -103,8 +120,12 @@ class Certificate {
   }
   // self_issued: subject == issuer (byte-wise on the encoded names).
   bool self_issued() const { return self_issued_; }
-  // IsIssuedBy: issuer name equals `issuer`'s subject and the signature
-  // verifies with `issuer`'s key.
+  // IsIssuedBy: issuer name equals `issuer`'s subject (byte-wise) and the
+  // signature verifies with `issuer`'s key. Like Go's CheckSignature, only
+  // RSA PKCS#1 v1.5 / ECDSA with SHA-256/384/512, RSASSA-PSS with matching
+  // MGF1 hash and salt = hash length, and Ed25519 signatures are accepted
+  // (MD5, SHA-1 and DSA never). It does not look at the issuer's basic
+  // constraints or key usage (chain.h does). Thread-safe.
   bool IsIssuedBy(const Certificate& issuer) const;
   // IsSelfSigned: self-issued and verifies with its own key.
   bool IsSelfSigned() const;
@@ -113,6 +134,10 @@ class Certificate {
   Certificate() = default;
   UniqueX509 x509_;
   base::Bytes der_;
+  base::Bytes subject_der_;
+  base::Bytes issuer_der_;
+  int version_ = 3;
+  bool signature_algorithm_ok_ = false;
   std::array<uint8_t, 32> sha256_{};
   std::vector<DnAttribute> subject_;
   std::string subject_string_;

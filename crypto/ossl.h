@@ -29,7 +29,6 @@ using UniqueEvpPkeyCtx =
     std::unique_ptr<EVP_PKEY_CTX, OsslDeleter<EVP_PKEY_CTX_free>>;
 using UniqueBio = std::unique_ptr<BIO, OsslDeleter<BIO_free_all>>;
 using UniqueBignum = std::unique_ptr<BIGNUM, OsslDeleter<BN_free>>;
-using UniqueEcdsaSig =
-    std::unique_ptr<ECDSA_SIG, OsslDeleter<ECDSA_SIG_free>>;
+using UniqueEcdsaSig = std::unique_ptr<ECDSA_SIG, OsslDeleter<ECDSA_SIG_free>>;
 
 }  // namespace trustgate::crypto

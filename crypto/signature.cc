@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
@@ -50,7 +51,9 @@ size_t EcFieldBytes(SignatureAlgorithm a) {
   }
 }
 
+// BadSignature also drops whatever OpenSSL queued on this thread.
 base::Error<CryptoError> BadSignature(std::string detail) {
+  ERR_clear_error();
   return base::MakeError(CryptoError::kBadSignature, std::move(detail));
 }
 
@@ -247,8 +250,8 @@ base::Status<CryptoError> VerifySignature(SignatureAlgorithm algorithm,
     return BadSignature("out of memory");
   }
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, DigestName(algorithm),
-                              nullptr, nullptr, pkey, nullptr) != 1) {
+  if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, DigestName(algorithm), nullptr,
+                              nullptr, pkey, nullptr) != 1) {
     return BadSignature("cannot initialise verification");
   }
   if (IsRsaPss(algorithm)) {
@@ -266,6 +269,8 @@ base::Status<CryptoError> VerifySignature(SignatureAlgorithm algorithm,
   }
   const int rc = EVP_DigestVerify(ctx.get(), to_check.data(), to_check.size(),
                                   message.data(), message.size());
+  // Leave nothing on this thread's OpenSSL error queue for other callers.
+  ERR_clear_error();
   if (rc != 1) {
     return BadSignature(std::string(ToString(algorithm)) +
                         " signature does not verify with the key");
