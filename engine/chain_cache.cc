@@ -77,8 +77,9 @@ ChainCache::Facts(const std::vector<base::ByteView>& ders) {
   for (size_t i = 0; i < ders.size(); ++i) {
     auto cert = crypto::Certificate::FromDer(ders[i]);
     if (!cert.ok()) {
-      return base::MakeError(cert.code(), "certificate " + std::to_string(i) +
-                                              " of the chain: " + cert.detail());
+      return base::MakeError(cert.code(),
+                             "certificate " + std::to_string(i) +
+                                 " of the chain: " + cert.detail());
     }
     facts->fingerprints.push_back(cert.value()->Sha256Hex());
     facts->certificates.push_back(std::move(cert).value());
@@ -148,9 +149,9 @@ TrustOutcome ChainCache::Compute(const ChainFacts& facts,
     if (named == nullptr || named->error.has_value()) {
       out.authenticity_code = "trust-store-unavailable";
       out.authenticity_detail =
-          named == nullptr ? "trust store " + label + " was not loaded"
-                           : "trust store " + label + ": " +
-                                 named->error->detail;
+          named == nullptr
+              ? "trust store " + label + " was not loaded"
+              : "trust store " + label + ": " + named->error->detail;
       store_error = true;
       break;
     }
@@ -187,8 +188,8 @@ TrustOutcome ChainCache::Compute(const ChainFacts& facts,
     out.authenticity_detail =
         "no certificate of the signature's chain is in the trust stores of "
         "statement \"" +
-        statement.name + "\" (leaf " + facts.certificates.front()->SubjectString() +
-        ")";
+        statement.name + "\" (leaf " +
+        facts.certificates.front()->SubjectString() + ")";
   }
 
   // trust-store-trust-policy.md: Trusted Identities Constraints; the match
@@ -223,7 +224,8 @@ TrustOutcome ChainCache::Compute(const ChainFacts& facts,
                        "statement \"" +
                        statement.name + "\""
                  : "no x509 trusted identities are configured in statement "
-                   "\"" + statement.name + "\"";
+                   "\"" +
+                       statement.name + "\"";
   }
   return out;
 }

@@ -9,6 +9,8 @@
 // per trust-policy statement the authenticity and trusted-identity
 // outcome.
 
+#include <tbb/concurrent_hash_map.h>
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -16,8 +18,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <tbb/concurrent_hash_map.h>
 
 #include "base/result.h"
 #include "base/time.h"
@@ -66,7 +66,8 @@ struct ChainFacts {
 class ChainCache {
  public:
   // ChainCache borrows `policy` and `store`; both outlive it.
-  ChainCache(const policy::TrustPolicy& policy, const policy::TrustStore& store);
+  ChainCache(const policy::TrustPolicy& policy,
+             const policy::TrustStore& store);
 
   // Facts returns the parsed and structurally checked chain for `ders`
   // (leaf first), computing it on first use. Fails only when a

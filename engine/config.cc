@@ -28,8 +28,8 @@ base::Result<LoadedConfig, ConfigError> LoadConfig(const ConfigPaths& paths) {
   }
   config.policy = std::move(policy).value();
 
-  config.trust_store_root = paths.trust_store_dir.value_or(
-      paths.config_dir / "truststore");
+  config.trust_store_root =
+      paths.trust_store_dir.value_or(paths.config_dir / "truststore");
   std::error_code ec;
   auto status = std::filesystem::symlink_status(config.trust_store_root, ec);
   if (paths.trust_store_dir.has_value()) {
@@ -56,8 +56,8 @@ base::Result<LoadedConfig, ConfigError> LoadConfig(const ConfigPaths& paths) {
   for (const policy::NamedStore& named : config.store.stores()) {
     if (named.error.has_value()) {
       config.warnings.push_back(
-          "trust store " + std::string(policy::ToString(named.ref.type)) +
-          ":" + named.ref.name + ": " + named.error->detail +
+          "trust store " + std::string(policy::ToString(named.ref.type)) + ":" +
+          named.ref.name + ": " + named.error->detail +
           " (signatures that need it fail authenticity)");
     }
   }
@@ -72,8 +72,7 @@ base::Result<LoadedConfig, ConfigError> LoadConfig(const ConfigPaths& paths) {
                    config.store.generation().size());
   EVP_DigestFinal_ex(ctx, digest, &length);
   EVP_MD_CTX_free(ctx);
-  config.inputs_fingerprint =
-      base::HexEncode(base::ByteView(digest, length));
+  config.inputs_fingerprint = base::HexEncode(base::ByteView(digest, length));
   return config;
 }
 

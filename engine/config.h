@@ -23,9 +23,9 @@ std::string_view ToString(ConfigError e);
 
 // ConfigPaths says where the configuration lives.
 struct ConfigPaths {
-  std::filesystem::path config_dir;  // Notation's config dir
-  std::optional<std::filesystem::path> policy_file;       // --policy
-  std::optional<std::filesystem::path> trust_store_dir;   // --trust-store
+  std::filesystem::path config_dir;                  // Notation's config dir
+  std::optional<std::filesystem::path> policy_file;  // --policy
+  std::optional<std::filesystem::path> trust_store_dir;  // --trust-store
 };
 
 // LoadedConfig is an immutable, validated configuration for one run.

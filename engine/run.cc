@@ -66,10 +66,9 @@ void ProcessRepository(RepositoryWork& work, io::Reader& reader,
     if (target->digest.empty() && target->tag.empty()) {
       continue;
     }
-    bool found = std::any_of(selected.begin(), selected.end(),
-                             [&](const io::ArtifactNode* a) {
-                               return Matches(*a, *target);
-                             });
+    bool found = std::any_of(
+        selected.begin(), selected.end(),
+        [&](const io::ArtifactNode* a) { return Matches(*a, *target); });
     if (!found) {
       work.target_errors.push_back(
           "target " + repo.uri +
@@ -80,7 +79,8 @@ void ProcessRepository(RepositoryWork& work, io::Reader& reader,
   work.verdicts.resize(selected.size());
   BlobCache blobs;
   tbb::parallel_for(size_t{0}, selected.size(), [&](size_t i) {
-    work.verdicts[i] = verifier.VerifyArtifact(repo, *graph, *selected[i], blobs);
+    work.verdicts[i] =
+        verifier.VerifyArtifact(repo, *graph, *selected[i], blobs);
   });
 }
 
@@ -96,10 +96,11 @@ base::Result<Target, TargetError> ParseTarget(std::string_view text) {
     target.repository = std::string(text.substr(0, at));
     target.digest = std::string(text.substr(at + 1));
     if (!io::Digest::Parse(target.digest).ok()) {
-      return base::MakeError(TargetError::kInvalid, "target \"" + std::string(text) +
-                             "\": \"" + target.digest +
-                             "\" is not a digest (sha256:<64 hex> or "
-                             "sha512:<128 hex>)");
+      return base::MakeError(TargetError::kInvalid,
+                             "target \"" + std::string(text) + "\": \"" +
+                                 target.digest +
+                                 "\" is not a digest (sha256:<64 hex> or "
+                                 "sha512:<128 hex>)");
     }
   } else {
     size_t slash = text.rfind('/');
@@ -109,16 +110,18 @@ base::Result<Target, TargetError> ParseTarget(std::string_view text) {
       target.repository = std::string(text.substr(0, colon));
       target.tag = std::string(text.substr(colon + 1));
       if (target.tag.empty()) {
-        return base::MakeError(TargetError::kInvalid, "target \"" + std::string(text) +
-                               "\" has an empty tag");
+        return base::MakeError(
+            TargetError::kInvalid,
+            "target \"" + std::string(text) + "\" has an empty tag");
       }
     } else {
       target.repository = std::string(text);
     }
   }
   if (target.repository.empty()) {
-    return base::MakeError(TargetError::kInvalid, "target \"" + std::string(text) +
-                           "\" names no repository");
+    return base::MakeError(
+        TargetError::kInvalid,
+        "target \"" + std::string(text) + "\" names no repository");
   }
   return target;
 }
@@ -127,7 +130,8 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
   RunResult result;
   const auto started = std::chrono::steady_clock::now();
 
-  auto discovery = io::DiscoverRepositories(options.mirror, options.registry_host);
+  auto discovery =
+      io::DiscoverRepositories(options.mirror, options.registry_host);
   if (!discovery.ok()) {
     std::fprintf(options.err,
                  "trustgate: cannot read mirror %s: %s\n"
@@ -182,8 +186,8 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
 
   std::unique_ptr<IndexWriter> index;
   if (options.index_path.has_value()) {
-    auto opened = VerdictIndex::Open(options.index_path->string(),
-                                     OpenMode::kReadWrite);
+    auto opened =
+        VerdictIndex::Open(options.index_path->string(), OpenMode::kReadWrite);
     RunInfo info;
     info.started_at = std::chrono::time_point_cast<std::chrono::microseconds>(
         std::chrono::system_clock::now());
@@ -211,9 +215,10 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
     index = std::move(started_writer).value();
   }
 
-  int jobs = options.jobs > 0
-                 ? options.jobs
-                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int jobs =
+      options.jobs > 0
+          ? options.jobs
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
                                   static_cast<size_t>(jobs));
   std::unique_ptr<io::Reader> reader = io::NewPreadReader();
@@ -276,10 +281,10 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
     write_failed = true;
   }
   if (index != nullptr) {
-    auto closed = index->Close(
-        RunStatus::kComplete,
-        std::chrono::time_point_cast<std::chrono::microseconds>(
-            std::chrono::system_clock::now()));
+    auto closed =
+        index->Close(RunStatus::kComplete,
+                     std::chrono::time_point_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now()));
     if (!closed.ok()) {
       std::fprintf(options.err,
                    "trustgate: error: the verdict index %s is incomplete: "

@@ -127,8 +127,8 @@ BlobCache::State BlobCache::Check(io::Reader& reader,
   State state = State::kOk;
   auto hashed = reader.HashBlob(repo, descriptor.digest);
   if (!hashed.ok()) {
-    state = hashed.code() == io::IoError::kNotFound ? State::kMissing
-                                                    : State::kBad;
+    state =
+        hashed.code() == io::IoError::kNotFound ? State::kMissing : State::kBad;
   } else {
     bytes_hashed_.fetch_add(hashed->size, std::memory_order_relaxed);
     if (!(hashed->digest == descriptor.digest) ||
@@ -171,8 +171,8 @@ SignatureVerdict Verifier::VerifySignature(
   // SPEC-NOTES.md, Signatures in a layout: one layer, JWS or COSE.
   if (signature.load.error.has_value()) {
     return integrity("signature-manifest-unreadable",
-                     "signature manifest " + sv.digest + " cannot be read: " +
-                         signature.load.error->detail);
+                     "signature manifest " + sv.digest +
+                         " cannot be read: " + signature.load.error->detail);
   }
   const io::Manifest& manifest = *signature.load.manifest;
   if (manifest.layers.size() != 1) {
@@ -194,7 +194,8 @@ SignatureVerdict Verifier::VerifySignature(
                          "application/cose");
   }
   sv.envelope = std::string(crypto::ToString(format));
-  if (layer.size < 0 || static_cast<uint64_t>(layer.size) > io::kEnvelopeMaxBytes) {
+  if (layer.size < 0 ||
+      static_cast<uint64_t>(layer.size) > io::kEnvelopeMaxBytes) {
     steps.Fail(Check::kIntegrity, Action::kEnforce, Reason::kMalformed,
                "envelope-too-large",
                "signature envelope of " + std::to_string(layer.size) +
@@ -221,9 +222,9 @@ SignatureVerdict Verifier::VerifySignature(
 
   auto parsed = crypto::ParseEnvelope(format, bytes->view());
   if (!parsed.ok()) {
-    return integrity(std::string(crypto::ToString(parsed.code())),
-                     "unable to parse the signature envelope: " +
-                         parsed.detail());
+    return integrity(
+        std::string(crypto::ToString(parsed.code())),
+        "unable to parse the signature envelope: " + parsed.detail());
   }
   const crypto::Envelope& envelope = parsed.value();
   sv.scheme = std::string(crypto::ToString(envelope.scheme));
@@ -247,9 +248,9 @@ SignatureVerdict Verifier::VerifySignature(
   // notation-core-go validates the chain inside Envelope.Verify, so a bad
   // chain is an integrity failure.
   if (facts.structure_error.has_value()) {
-    return integrity(std::string(crypto::ToString(facts.structure_error->code)),
-                     "certificate chain is invalid: " +
-                         facts.structure_error->detail);
+    return integrity(
+        std::string(crypto::ToString(facts.structure_error->code)),
+        "certificate chain is invalid: " + facts.structure_error->detail);
   }
   auto verified = crypto::VerifyEnvelopeIntegrity(envelope);
   if (!verified.ok()) {
@@ -332,8 +333,7 @@ SignatureVerdict Verifier::VerifySignature(
   if (expiry == Action::kSkip) {
     steps.Skip(Check::kExpiry);
   } else if (envelope.expiry.has_value() && options_.at >= *envelope.expiry) {
-    if (steps.Fail(Check::kExpiry, expiry, Reason::kExpiry,
-                   "signature-expired",
+    if (steps.Fail(Check::kExpiry, expiry, Reason::kExpiry, "signature-expired",
                    "the signature expired at " + TimeText(*envelope.expiry))) {
       return sv;
     }
@@ -368,7 +368,8 @@ SignatureVerdict Verifier::VerifySignature(
     } else {
       bool perform = statement.HasStoreOfType(policy::StoreType::kTsa);
       if (perform &&
-          statement.verify_timestamp == policy::VerifyTimestamp::kAfterCertExpiry &&
+          statement.verify_timestamp ==
+              policy::VerifyTimestamp::kAfterCertExpiry &&
           options_.at <= facts.earliest_not_after) {
         perform = false;  // afterCertExpiry and the chain is unexpired
       }
@@ -520,9 +521,9 @@ ArtifactVerdict Verifier::VerifyArtifact(const io::Repository& repo,
     const auto& error = *artifact.load.error;
     switch (error.code) {
       case io::IoError::kNotFound:
-        return fail(Reason::kBlobMissing,
-                    "manifest " + v.digest + " is listed in index.json but "
-                                             "its blob is absent");
+        return fail(Reason::kBlobMissing, "manifest " + v.digest +
+                                              " is listed in index.json but "
+                                              "its blob is absent");
       case io::IoError::kDigestMismatch:
       case io::IoError::kSizeMismatch:
         return fail(Reason::kManifestIntegrity,
@@ -588,10 +589,10 @@ ArtifactVerdict Verifier::VerifyArtifact(const io::Repository& repo,
   }
   std::string error = "signature " + best->digest + ": " + best->error;
   if (signatures.size() > options_.max_signatures) {
-    error += " (signature evaluation stopped: " +
-             std::to_string(signatures.size()) +
-             " signatures exceed the limit of " +
-             std::to_string(options_.max_signatures) + ")";
+    error +=
+        " (signature evaluation stopped: " + std::to_string(signatures.size()) +
+        " signatures exceed the limit of " +
+        std::to_string(options_.max_signatures) + ")";
   }
   return fail(best->reason, std::move(error));
 }

@@ -4,10 +4,10 @@
 // (ARCHITECTURE.md: Data flow; notation-go verifier.processSignature and
 // notation.Verify are the behaviour we agree with).
 
+#include <tbb/concurrent_hash_map.h>
+
 #include <cstddef>
 #include <string>
-
-#include <tbb/concurrent_hash_map.h>
 
 #include "base/time.h"
 #include "engine/chain_cache.h"
@@ -24,8 +24,8 @@ enum class BlobsMode { kCheck, kSkip };
 
 // VerifierOptions are the inputs every check takes instead of a clock.
 struct VerifierOptions {
-  base::Time at{};                  // verification time (--at)
-  size_t max_signatures = 100;      // Notation's MaxSignatureAttempts
+  base::Time at{};              // verification time (--at)
+  size_t max_signatures = 100;  // Notation's MaxSignatureAttempts
   BlobsMode blobs = BlobsMode::kCheck;
 };
 

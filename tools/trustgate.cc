@@ -101,8 +101,8 @@ int RunVerifyCommand(const VerifyArgs& args) {
   options.verifier.at = *at;
   auto format = engine::FormatFromString(args.format);
   if (!format.has_value()) {
-    return Usage("--format must be text, json or jsonl, not \"" +
-                 args.format + "\"");
+    return Usage("--format must be text, json or jsonl, not \"" + args.format +
+                 "\"");
   }
   options.format = *format;
   for (const std::string& text : args.targets) {
@@ -125,9 +125,8 @@ int RunVerifyCommand(const VerifyArgs& args) {
   }
 
   engine::ConfigPaths paths;
-  paths.config_dir = args.config.empty()
-                         ? trustgate::policy::DefaultConfigDir()
-                         : fs::path(args.config);
+  paths.config_dir = args.config.empty() ? trustgate::policy::DefaultConfigDir()
+                                         : fs::path(args.config);
   if (!args.policy.empty()) {
     paths.policy_file = args.policy;
   }
@@ -148,7 +147,8 @@ int RunVerifyCommand(const VerifyArgs& args) {
   }
 
   if (!args.no_index) {
-    fs::path index = args.index.empty() ? DefaultIndexPath() : fs::path(args.index);
+    fs::path index =
+        args.index.empty() ? DefaultIndexPath() : fs::path(args.index);
     std::error_code ec;
     if (index.has_parent_path()) {
       fs::create_directories(index.parent_path(), ec);
@@ -173,12 +173,14 @@ int RunVerifyCommand(const VerifyArgs& args) {
   return result.exit_code;
 }
 
-int RunExportCommand(const std::string& index_path, const std::string& format_text) {
+int RunExportCommand(const std::string& index_path,
+                     const std::string& format_text) {
   auto format = engine::FormatFromString(format_text);
   if (!format.has_value()) {
     return Usage("--format must be text, json or jsonl");
   }
-  auto index = engine::VerdictIndex::Open(index_path, engine::OpenMode::kReadOnly);
+  auto index =
+      engine::VerdictIndex::Open(index_path, engine::OpenMode::kReadOnly);
   if (!index.ok()) {
     std::fprintf(stderr, "trustgate: cannot read index %s: %s\n",
                  index_path.c_str(), index.detail().c_str());
@@ -227,7 +229,8 @@ int RunCheckCommand(const std::string& index_path,
   if (!at.has_value()) {
     return Usage("--at is not an RFC 3339 time");
   }
-  auto index = engine::VerdictIndex::Open(index_path, engine::OpenMode::kReadOnly);
+  auto index =
+      engine::VerdictIndex::Open(index_path, engine::OpenMode::kReadOnly);
   if (!index.ok()) {
     std::fprintf(stderr, "trustgate: cannot read index %s: %s\n",
                  index_path.c_str(), index.detail().c_str());
@@ -262,8 +265,8 @@ int RunCheckCommand(const std::string& index_path,
         // The verdict was proven until valid_until only (a certificate or
         // the signature expires): past it, it is no longer an answer.
         state = "stale";
-        why = "verified until " + trustgate::base::FormatRfc3339(*v.valid_until) +
-              ": verify again";
+        why = "verified until " +
+              trustgate::base::FormatRfc3339(*v.valid_until) + ": verify again";
         exit_code = kExitFailed;
       }
     }
@@ -292,18 +295,22 @@ int main(int argc, char** argv) {
                          "Notation config dir (default: $NOTATION_CONFIG, "
                          "$XDG_CONFIG_HOME/notation, ~/.config/notation)");
   verify_cmd->add_option("--policy", verify.policy, "trust policy file");
-  verify_cmd->add_option("--trust-store", verify.trust_store,
-                         "trust store dir holding x509/{ca,signingAuthority,tsa}");
+  verify_cmd->add_option(
+      "--trust-store", verify.trust_store,
+      "trust store dir holding x509/{ca,signingAuthority,tsa}");
   verify_cmd->add_option("--crl-dir", verify.crl_dir,
                          "offline revocation data (CRLs, OCSP responses)");
-  verify_cmd->add_flag("--offline", verify.offline, "never fetch revocation data");
-  verify_cmd->add_option("--plugin-dir", verify.plugin_dir,
-                         "verification plugins dir (default: <config>/plugins)");
+  verify_cmd->add_flag("--offline", verify.offline,
+                       "never fetch revocation data");
+  verify_cmd->add_option(
+      "--plugin-dir", verify.plugin_dir,
+      "verification plugins dir (default: <config>/plugins)");
   verify_cmd->add_option("--index", verify.index,
                          "SQLite verdict index (default: $TRUSTGATE_INDEX, "
                          "else $XDG_STATE_HOME/trustgate/index.db)");
   verify_cmd->add_flag("--no-index", verify.no_index, "do not write an index");
-  verify_cmd->add_option("--jobs,-j", verify.jobs, "worker threads (default: cores)")
+  verify_cmd
+      ->add_option("--jobs,-j", verify.jobs, "worker threads (default: cores)")
       ->check(CLI::NonNegativeNumber);
   verify_cmd->add_option("--format", verify.format, "text | json | jsonl");
   verify_cmd->add_option("--output,-o", verify.output, "write the report here");
@@ -311,8 +318,9 @@ int main(int argc, char** argv) {
                          "verify as of this RFC 3339 time (default: now)");
   verify_cmd->add_flag("--no-blobs", verify.no_blobs,
                        "do not read and digest-check config and layer blobs");
-  verify_cmd->add_option("--max-signatures", verify.max_signatures,
-                         "signatures tried per artifact (default 100, as Notation)")
+  verify_cmd
+      ->add_option("--max-signatures", verify.max_signatures,
+                   "signatures tried per artifact (default 100, as Notation)")
       ->check(CLI::PositiveNumber);
   verify_cmd->add_option("TARGET", verify.targets,
                          "REPO, REPO@sha256:<hex> or REPO:TAG (default: all)");
@@ -323,17 +331,21 @@ int main(int argc, char** argv) {
       app.add_subcommand("export", "print the verdicts stored in an index");
   export_cmd->add_option("--index", export_index, "SQLite verdict index")
       ->required();
-  export_cmd->add_option("--format", export_format, "jsonl (default) | json | text");
+  export_cmd->add_option("--format", export_format,
+                         "jsonl (default) | json | text");
 
   std::string check_index;
   std::string check_at;
   std::vector<std::string> check_refs;
   CLI::App* check_cmd = app.add_subcommand(
-      "check", "answer from the index alone: exit 0 only if every artifact is "
-               "verified (and still valid) or skipped");
-  check_cmd->add_option("--index", check_index, "SQLite verdict index")->required();
+      "check",
+      "answer from the index alone: exit 0 only if every artifact is "
+      "verified (and still valid) or skipped");
+  check_cmd->add_option("--index", check_index, "SQLite verdict index")
+      ->required();
   check_cmd->add_option("--at", check_at, "judge validity as of this time");
-  check_cmd->add_option("REFERENCE", check_refs, "REPO@sha256:<hex>")->required();
+  check_cmd->add_option("REFERENCE", check_refs, "REPO@sha256:<hex>")
+      ->required();
 
   try {
     app.parse(argc, argv);
