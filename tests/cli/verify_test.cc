@@ -1,0 +1,458 @@
+// Integration tests of the trustgate binary on mirrors made by mkmirror:
+// every reason code, every level and override combination, the verdict
+// index (export, check), exit codes, targets and hostile layouts.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_util.h"
+
+namespace trustgate::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Verification time for every run: inside every generated certificate's
+// validity (mkmirror's default --now is 2026-01-01T00:00:00Z).
+constexpr const char* kAt = "2026-06-01T00:00:00Z";
+
+struct Expected {
+  std::string repository;
+  std::string digest;
+  std::string tag;
+  std::string verdict;
+  std::string reason;
+};
+
+// One generated `test` mirror shared by the whole suite (read-only; tests
+// that damage a mirror copy it first).
+class TestMirror : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    CommandResult r = RunCommand({Binary("MKMIRROR_BIN"), "--preset", "test",
+                                  "--seed", "7", "--out", root().string()},
+                                 dir_->path() / "scratch");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const std::string& line : Lines(ReadFile(root() / "expected.jsonl"))) {
+      json j = json::parse(line);
+      Expected e{j["repository"], j["digest"], j.value("tag", ""), j["verdict"],
+                 j["reason"]};
+      expected_->push_back(e);
+    }
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  static fs::path root() { return dir_->path() / "gen"; }
+  static fs::path mirror() { return root() / "mirror"; }
+  static fs::path config() { return root() / "config"; }
+  static const std::vector<Expected>& expected() { return *expected_; }
+
+  static const Expected& Case(const std::string& tag) {
+    for (const Expected& e : *expected_) {
+      if (e.tag == tag) {
+        return e;
+      }
+    }
+    ADD_FAILURE() << "no case " << tag;
+    static Expected none;
+    return none;
+  }
+
+  // Verify runs `trustgate verify` on `mirror_dir` with jsonl output and
+  // extra arguments; returns the result and the parsed verdicts by
+  // "repository@digest".
+  struct Verified {
+    CommandResult result;
+    std::map<std::string, json> by_key;
+  };
+  Verified Verify(const std::vector<std::string>& extra,
+                  const fs::path& mirror_dir = mirror()) {
+    std::vector<std::string> argv = {Binary("TRUSTGATE_BIN"),
+                                     "verify",
+                                     "--mirror",
+                                     mirror_dir.string(),
+                                     "--at",
+                                     kAt,
+                                     "--format",
+                                     "jsonl"};
+    bool has_config = false;
+    bool has_index = false;
+    for (const std::string& a : extra) {
+      has_config = has_config || a == "--policy" || a == "--config";
+      has_index = has_index || a == "--index";
+    }
+    if (!has_config) {
+      argv.insert(argv.end(), {"--config", config().string()});
+    }
+    if (!has_index) {
+      argv.push_back("--no-index");
+    }
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    Verified v;
+    v.result = RunCommand(argv, scratch_.path());
+    for (const std::string& line : Lines(v.result.out)) {
+      json j = json::parse(line, nullptr, false);
+      EXPECT_TRUE(j.is_object()) << line;
+      if (j.is_object()) {
+        v.by_key[j["repository"].get<std::string>() + "@" +
+                 j["digest"].get<std::string>()] = j;
+      }
+    }
+    return v;
+  }
+
+  // PolicyWith writes a copy of the generated policy where every
+  // statement's signatureVerification is `verification`; returns the
+  // arguments selecting it.
+  std::vector<std::string> PolicyWith(const json& verification) {
+    json policy = json::parse(ReadFile(config() / "trustpolicy.oci.json"));
+    for (json& statement : policy["trustPolicies"]) {
+      statement["signatureVerification"] = verification;
+      if (verification["level"] == "skip") {
+        statement.erase("trustStores");
+        statement.erase("trustedIdentities");
+      }
+    }
+    fs::path file =
+        scratch_.path() / ("policy-" + std::to_string(++n_) + ".json");
+    WriteFile(file, policy.dump(2));
+    return {"--policy", file.string(), "--trust-store",
+            (config() / "truststore").string()};
+  }
+
+  // Outcome returns "verdict/reason" of the case tagged `tag` in `v`.
+  std::string Outcome(const Verified& v, const std::string& tag) {
+    const Expected& e = Case(tag);
+    auto it = v.by_key.find(e.repository + "@" + e.digest);
+    if (it == v.by_key.end()) {
+      return "absent";
+    }
+    return it->second["verdict"].get<std::string>() + "/" +
+           it->second["reason"].get<std::string>();
+  }
+
+  TempDir scratch_;
+  int n_ = 0;
+  static TempDir* dir_;
+  static std::vector<Expected>* expected_;
+};
+
+TempDir* TestMirror::dir_ = nullptr;
+std::vector<Expected>* TestMirror::expected_ = new std::vector<Expected>();
+
+TEST_F(TestMirror, EveryArtifactGetsTheExpectedVerdictAndReason) {
+  Verified v = Verify({});
+  EXPECT_EQ(v.result.exit_code, 1) << v.result.err;  // bad cases fail
+  ASSERT_FALSE(expected().empty());
+  EXPECT_EQ(v.by_key.size(), expected().size());
+  for (const Expected& e : expected()) {
+    SCOPED_TRACE(e.tag + " " + e.repository + "@" + e.digest);
+    auto it = v.by_key.find(e.repository + "@" + e.digest);
+    ASSERT_NE(it, v.by_key.end());
+    EXPECT_EQ(it->second["verdict"], e.verdict);
+    EXPECT_EQ(it->second["reason"], e.reason) << it->second.dump();
+  }
+}
+
+TEST_F(TestMirror, CoversEveryReasonCodeThatNeedsNoPlugin) {
+  std::set<std::string> reasons;
+  for (const Expected& e : expected()) {
+    reasons.insert(e.reason);
+  }
+  for (const char* r :
+       {"ok", "unsigned", "no-policy", "integrity", "authenticity",
+        "trusted-identity", "expiry", "authentic-timestamp", "blob-integrity",
+        "blob-missing", "manifest-integrity", "malformed"}) {
+    EXPECT_TRUE(reasons.count(r)) << r;
+  }
+}
+
+TEST_F(TestMirror, VerifiedArtifactsCarryProvenance) {
+  Verified v = Verify({});
+  const Expected& e = Case("good-jws-es256");
+  const json& j = v.by_key[e.repository + "@" + e.digest];
+  ASSERT_EQ(j["verdict"], "verified");
+  ASSERT_FALSE(j["signatures"].empty());
+  const json& sig = j["signatures"].back();
+  EXPECT_EQ(sig["envelope"], "jws");
+  EXPECT_EQ(sig["scheme"], "notary.x509");
+  EXPECT_EQ(sig["trustStore"].get<std::string>().rfind("ca:", 0), 0u);
+  EXPECT_GE(sig["chain"].size(), 2u);
+  EXPECT_EQ(sig["chain"][0].get<std::string>().size(), 64u);
+  EXPECT_NE(sig["identity"].get<std::string>().find("O=Acme Corp"),
+            std::string::npos);
+  for (const char* check : {"integrity", "authenticity", "trustedIdentity",
+                            "expiry", "authenticTimestamp", "revocation"}) {
+    EXPECT_EQ(sig["validations"][check], "pass") << check;
+  }
+  EXPECT_EQ(sig["validations"]["plugin"], "skipped");
+  EXPECT_GT(j["blobs"]["checked"].get<int>(), 0);
+  EXPECT_EQ(j["blobs"]["bad"], 0);
+
+  const Expected& sa = Case("good-signing-authority-cose");
+  const json& k = v.by_key[sa.repository + "@" + sa.digest];
+  EXPECT_EQ(k["verdict"], "verified");
+  EXPECT_EQ(k["signatures"].back()["scheme"], "notary.x509.signingAuthority");
+  EXPECT_EQ(k["signatures"].back()["envelope"], "cose");
+  EXPECT_FALSE(k["signatures"].back()["authenticSigningTime"].is_null());
+  EXPECT_EQ(k["signatures"].back()["trustStore"].get<std::string>().rfind(
+                "signingAuthority:", 0),
+            0u);
+}
+
+TEST_F(TestMirror, PermissiveLogsExpiryAndTimestampButEnforcesAuthenticity) {
+  Verified v = Verify(PolicyWith({{"level", "permissive"}}));
+  EXPECT_EQ(Outcome(v, "bad-expired-signature"), "verified/ok");
+  EXPECT_EQ(Outcome(v, "bad-expired-cert"), "verified/ok");
+  EXPECT_EQ(Outcome(v, "bad-wrong-chain"), "failed/authenticity");
+  EXPECT_EQ(Outcome(v, "bad-identity"), "failed/trusted-identity");
+  EXPECT_EQ(Outcome(v, "bad-tampered-payload"), "failed/integrity");
+  EXPECT_EQ(Outcome(v, "unsigned"), "failed/unsigned");
+  const Expected& e = Case("bad-expired-signature");
+  EXPECT_EQ(v.by_key[e.repository + "@" + e.digest]["signatures"]
+                .back()["validations"]["expiry"],
+            "logged");
+}
+
+TEST_F(TestMirror, AuditLogsAuthenticityButEnforcesIntegrity) {
+  Verified v = Verify(PolicyWith({{"level", "audit"}}));
+  EXPECT_EQ(Outcome(v, "bad-wrong-chain"), "verified/ok");
+  EXPECT_EQ(Outcome(v, "bad-identity"), "verified/ok");
+  EXPECT_EQ(Outcome(v, "bad-expired-cert"), "verified/ok");
+  EXPECT_EQ(Outcome(v, "bad-corrupted-signature"), "failed/integrity");
+  EXPECT_EQ(Outcome(v, "bad-target-mismatch"), "failed/integrity");
+  EXPECT_EQ(Outcome(v, "unsigned"), "failed/unsigned");
+  const Expected& e = Case("bad-wrong-chain");
+  const json& sig =
+      v.by_key[e.repository + "@" + e.digest]["signatures"].back();
+  EXPECT_EQ(sig["validations"]["authenticity"], "logged");
+}
+
+TEST_F(TestMirror, SkipLevelSkipsEverythingEvenUnsigned) {
+  Verified v = Verify(PolicyWith({{"level", "skip"}}));
+  EXPECT_EQ(Outcome(v, "unsigned"), "skipped/skipped");
+  EXPECT_EQ(Outcome(v, "bad-tampered-payload"), "skipped/skipped");
+  EXPECT_EQ(Outcome(v, "good-jws-es256"), "skipped/skipped");
+}
+
+TEST_F(TestMirror, OverridesChangeOnlyTheirValidation) {
+  Verified strict_log = Verify(
+      PolicyWith({{"level", "strict"},
+                  {"override", {{"expiry", "log"}, {"authenticity", "log"}}}}));
+  EXPECT_EQ(Outcome(strict_log, "bad-expired-signature"), "verified/ok");
+  EXPECT_EQ(Outcome(strict_log, "bad-wrong-chain"), "verified/ok");
+  EXPECT_EQ(Outcome(strict_log, "bad-expired-cert"),
+            "failed/authentic-timestamp");
+
+  Verified permissive_enforce =
+      Verify(PolicyWith({{"level", "permissive"},
+                         {"override", {{"authenticTimestamp", "enforce"}}}}));
+  EXPECT_EQ(Outcome(permissive_enforce, "bad-expired-cert"),
+            "failed/authentic-timestamp");
+  EXPECT_EQ(Outcome(permissive_enforce, "bad-expired-signature"),
+            "verified/ok");
+
+  Verified audit_enforce = Verify(PolicyWith(
+      {{"level", "audit"}, {"override", {{"authenticity", "enforce"}}}}));
+  EXPECT_EQ(Outcome(audit_enforce, "bad-wrong-chain"), "failed/authenticity");
+  EXPECT_EQ(Outcome(audit_enforce, "bad-expired-signature"), "verified/ok");
+}
+
+TEST_F(TestMirror, IntegrityOverrideIsAConfigurationError) {
+  Verified v = Verify(
+      PolicyWith({{"level", "strict"}, {"override", {{"integrity", "log"}}}}));
+  EXPECT_EQ(v.result.exit_code, 2);
+  EXPECT_TRUE(v.by_key.empty());
+  EXPECT_NE(v.result.err.find("integrity"), std::string::npos);
+}
+
+TEST_F(TestMirror, NoBlobsSkipsBlobChecks) {
+  Verified v = Verify({"--no-blobs"});
+  EXPECT_EQ(Outcome(v, "bad-blob-tampered"), "verified/ok");
+  EXPECT_EQ(Outcome(v, "bad-blob-missing"), "verified/ok");
+  // Manifest integrity is still checked: it is what the signature signs.
+  EXPECT_EQ(Outcome(v, "bad-manifest-tampered"), "failed/manifest-integrity");
+  const Expected& e = Case("good-jws-es256");
+  EXPECT_EQ(v.by_key[e.repository + "@" + e.digest]["blobs"]["checked"], 0);
+}
+
+TEST_F(TestMirror, IndexExportAndCheck) {
+  fs::path index = scratch_.path() / "index.db";
+  Verified v = Verify({"--index", index.string()});
+  ASSERT_EQ(v.result.exit_code, 1);
+
+  CommandResult exported =
+      RunCommand({Binary("TRUSTGATE_BIN"), "export", "--index", index.string(),
+                  "--format", "jsonl"},
+                 scratch_.path());
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  std::map<std::string, std::string> from_index;
+  for (const std::string& line : Lines(exported.out)) {
+    json j = json::parse(line);
+    from_index[j["repository"].get<std::string>() + "@" +
+               j["digest"].get<std::string>()] = line;
+  }
+  ASSERT_EQ(from_index.size(), v.by_key.size());
+  for (const auto& [key, j] : v.by_key) {
+    EXPECT_EQ(json::parse(from_index[key]), j) << key;
+  }
+
+  const Expected& good = Case("good-cose-ps256");
+  const Expected& bad = Case("bad-identity");
+  std::string good_ref = good.repository + "@" + good.digest;
+  std::string bad_ref = bad.repository + "@" + bad.digest;
+  auto check = [&](std::vector<std::string> refs) {
+    std::vector<std::string> argv = {
+        Binary("TRUSTGATE_BIN"), "check", "--index",
+        index.string(),          "--at",  kAt};
+    argv.insert(argv.end(), refs.begin(), refs.end());
+    return RunCommand(argv, scratch_.path());
+  };
+  EXPECT_EQ(check({good_ref}).exit_code, 0);
+  EXPECT_EQ(check({bad_ref}).exit_code, 1);
+  EXPECT_EQ(check({good_ref, bad_ref}).exit_code, 1);
+  std::string unknown = good.repository + "@sha256:" + std::string(64, 'a');
+  CommandResult u = check({unknown});
+  EXPECT_EQ(u.exit_code, 1);
+  EXPECT_NE(u.out.find("unknown"), std::string::npos);
+  // A verdict past its valid_until (certificates expire) is not an answer.
+  CommandResult late =
+      RunCommand({Binary("TRUSTGATE_BIN"), "check", "--index", index.string(),
+                  "--at", "2099-01-01T00:00:00Z", good_ref},
+                 scratch_.path());
+  EXPECT_EQ(late.exit_code, 1);
+}
+
+TEST_F(TestMirror, TargetsNarrowTheRun) {
+  const Expected& e = Case("good-jws-es384");
+  Verified by_tag = Verify({e.repository + ":" + e.tag});
+  EXPECT_EQ(by_tag.result.exit_code, 0) << by_tag.result.err;
+  ASSERT_EQ(by_tag.by_key.size(), 1u);
+  EXPECT_EQ(by_tag.by_key.begin()->second["digest"], e.digest);
+
+  Verified by_digest = Verify({e.repository + "@" + e.digest});
+  EXPECT_EQ(by_digest.result.exit_code, 0);
+  EXPECT_EQ(by_digest.by_key.size(), 1u);
+
+  Verified missing = Verify({"registry.example.com/nope/nothing"});
+  EXPECT_EQ(missing.result.exit_code, 1);
+  EXPECT_TRUE(missing.by_key.empty());
+
+  Verified bad = Verify({e.repository + "@sha256:xyz"});
+  EXPECT_EQ(bad.result.exit_code, 2);
+}
+
+TEST_F(TestMirror, ConfigurationErrorsExitTwoAndVerifyNothing) {
+  Verified no_policy =
+      Verify({"--config", (scratch_.path() / "empty").string()});
+  EXPECT_EQ(no_policy.result.exit_code, 2);
+  EXPECT_TRUE(no_policy.by_key.empty());
+
+  fs::path bad = scratch_.path() / "bad.json";
+  WriteFile(bad, "{\"version\": \"1.0\", \"trustPolicies\": [");
+  Verified malformed = Verify({"--policy", bad.string(), "--trust-store",
+                               (config() / "truststore").string()});
+  EXPECT_EQ(malformed.result.exit_code, 2);
+
+  Verified no_store =
+      Verify({"--policy", (config() / "trustpolicy.oci.json").string(),
+              "--trust-store", (scratch_.path() / "absent").string()});
+  EXPECT_EQ(no_store.result.exit_code, 2);
+
+  Verified bad_at = Verify({"--at", "yesterday"});
+  EXPECT_EQ(bad_at.result.exit_code, 2);
+
+  Verified no_mirror = Verify({}, scratch_.path() / "no-such-mirror");
+  EXPECT_EQ(no_mirror.result.exit_code, 2);
+}
+
+TEST_F(TestMirror, OutputFormatsAgree) {
+  const Expected& e = Case("good-jws-ps256");
+  std::string target = e.repository + "@" + e.digest;
+  CommandResult json_out =
+      RunCommand({Binary("TRUSTGATE_BIN"), "verify", "--mirror",
+                  mirror().string(), "--config", config().string(),
+                  "--no-index", "--at", kAt, "--format", "json", target},
+                 scratch_.path());
+  ASSERT_EQ(json_out.exit_code, 0) << json_out.err;
+  json doc = json::parse(json_out.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << json_out.out;
+  ASSERT_EQ(doc["artifacts"].size(), 1u);
+  EXPECT_EQ(doc["artifacts"][0]["verdict"], "verified");
+  EXPECT_EQ(doc["summary"]["verified"], 1);
+
+  CommandResult text =
+      RunCommand({Binary("TRUSTGATE_BIN"), "verify", "--mirror",
+                  mirror().string(), "--config", config().string(),
+                  "--no-index", "--at", kAt, "--format", "text", target},
+                 scratch_.path());
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("VERIFIED"), std::string::npos);
+}
+
+// Hostile layouts: one broken repository never stops the run for others.
+class HostileMirror : public TestMirror {
+ protected:
+  void SetUp() override {
+    copy_ = scratch_.path() / "mirror";
+    fs::copy(mirror(), copy_, fs::copy_options::recursive);
+  }
+  fs::path RepoDir(const std::string& tag) {
+    const Expected& e = Case(tag);
+    return copy_ / e.repository;
+  }
+  fs::path copy_;
+};
+
+TEST_F(HostileMirror, GarbageIndexJsonFailsOnlyItsRepository) {
+  fs::path repo = RepoDir("good-jws-es256");
+  WriteFile(repo / "index.json", "{ not json");
+  Verified v = Verify({}, copy_);
+  EXPECT_EQ(v.result.exit_code, 1);
+  EXPECT_EQ(Outcome(v, "good-jws-es256"), "absent");
+  EXPECT_NE(v.result.err.find("index.json"), std::string::npos);
+  // Another team's repository still verifies.
+  EXPECT_EQ(Outcome(v, "good-signing-authority-jws"), "verified/ok");
+}
+
+TEST_F(HostileMirror, SymlinkedBlobOutOfTheMirrorIsNeverFollowed) {
+  const Expected& e = Case("good-jws-ps384");
+  fs::path repo = copy_ / e.repository;
+  // Replace every layer-sized blob but the manifest with a symlink to a
+  // file outside the mirror holding the same bytes.
+  std::string hex = e.digest.substr(7);
+  json manifest = json::parse(ReadFile(repo / "blobs" / "sha256" / hex));
+  std::string layer = manifest["layers"][0]["digest"];
+  fs::path layer_path = repo / "blobs" / "sha256" / layer.substr(7);
+  fs::path outside = scratch_.path() / "outside-blob";
+  fs::copy_file(layer_path, outside);
+  fs::remove(layer_path);
+  fs::create_symlink(outside, layer_path);
+  Verified v = Verify({}, copy_);
+  EXPECT_EQ(Outcome(v, "good-jws-ps384"), "failed/blob-integrity");
+}
+
+TEST_F(HostileMirror, SymlinkedRepositoryDirectoryIsSkipped) {
+  fs::path link = copy_ / "registry.example.com" / "linked";
+  fs::create_symlink(scratch_.path() / "elsewhere", link);
+  fs::create_directories(scratch_.path() / "elsewhere");
+  WriteFile(scratch_.path() / "elsewhere" / "oci-layout",
+            "{\"imageLayoutVersion\":\"1.0.0\"}");
+  Verified v = Verify({}, copy_);
+  for (const auto& [key, j] : v.by_key) {
+    EXPECT_EQ(key.find("registry.example.com/linked"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace trustgate::testing
