@@ -55,7 +55,7 @@ struct StoreRef {
 struct TrustedIdentity {
   enum class Kind { kWildcard, kX509Subject, kOther };
   Kind kind = Kind::kWildcard;
-  std::string raw;  // as written
+  std::string raw;                                // as written
   std::vector<crypto::DnAttribute> x509_subject;  // for kX509Subject
 };
 
@@ -84,28 +84,48 @@ struct TrustPolicy {
   std::vector<Statement> statements;
   std::array<uint8_t, 32> sha256{};  // of the file bytes (provenance)
   std::string source;                // file path it was read from
+  // warnings: things notation accepts silently that a person should see
+  // (unknown keys, which notation's JSON decoder ignores).
+  std::vector<std::string> warnings;
 
   // Select returns the statement governing `repository_uri`: an exact
   // match in registryScopes, else the global statement, else nullptr
-  // (trust-store-trust-policy.md: Selecting a trust policy).
+  // (trust-store-trust-policy.md: Selecting a trust policy). As in
+  // notation-go, a `repository_uri` that is not a valid repository URI
+  // (IsValidRepositoryUri) selects nothing, not even the global statement.
   const Statement* Select(std::string_view repository_uri) const;
 };
 
-// ParseTrustPolicy parses and validates a trust policy document. On any
-// violation it fails with kMalformedJson / kInvalid / kBadDistinguishedName
-// and a detail of the form
+// IsValidRepositoryUri is true for `<registry>/<repository>` as notation-go
+// validates registry scopes and artifact paths (the distribution reference
+// grammar): a host name of [a-zA-Z0-9-] labels joined by `.` with an
+// optional `:port`, then `/` and lowercase path components separated by
+// `/` whose inner separators are `.`, `_`, `__` or a run of `-`
+// ("localhost:5000/test-repo", "registry.example.com/a/b").
+bool IsValidRepositoryUri(std::string_view uri);
+
+// IsValidStoreName is true for a named-store name notation accepts:
+// [a-zA-Z0-9_.-]+ (notation-go internal/file IsValidFileName).
+bool IsValidStoreName(std::string_view name);
+
+// ParseTrustPolicy parses and validates a trust policy document (at most
+// 4 MiB, else kTooLarge). On any violation it fails with kMalformedJson /
+// kInvalid / kBadDistinguishedName and a detail of the form
 //   trust policy statement "<name>": <rule-id>: <what is wrong and the fix>
 // (document-level rules omit the statement part). Rule ids are stable
 // (e.g. "duplicate-name", "scope-overlap", "integrity-override").
 base::Result<TrustPolicy, PolicyError> ParseTrustPolicy(base::ByteView json);
 
-// LoadTrustPolicyFile reads `path` (refusing symlinks and non-regular
-// files, at most 4 MiB) and parses it.
+// LoadTrustPolicyFile reads `path` (refusing symlinks (kSymlink) and
+// non-regular files (kUnreadable), at most 4 MiB (kTooLarge)) and parses
+// it. A path that does not exist fails with kNotFound.
 base::Result<TrustPolicy, PolicyError> LoadTrustPolicyFile(
     const std::filesystem::path& path);
 
 // LoadTrustPolicyFromConfig reads `<config>/trustpolicy.oci.json`, falling
-// back to `<config>/trustpolicy.json`.
+// back to `<config>/trustpolicy.json` only when the first does not exist
+// (any other problem with it is reported, as notation-go does); kNotFound
+// when neither exists.
 base::Result<TrustPolicy, PolicyError> LoadTrustPolicyFromConfig(
     const std::filesystem::path& config_dir);
 

@@ -2,11 +2,14 @@
 
 // Notation's trust store layout: <root>/x509/{ca,signingAuthority,tsa}/
 // <name>/ holding .pem/.crt/.cer files (PEM or DER), regular files only
-// (trust-store-trust-policy.md: Trust Store).
+// (trust-store-trust-policy.md: Trust Store). Loading follows notation-go
+// v1.3.2 verifier/truststore (GetCertificates, ValidateCertificates,
+// isRootCACertificate) except that sub-directories are ignored with a
+// warning, as the specification says, instead of failing the store.
 
 #include <array>
 #include <filesystem>
-#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,10 +35,16 @@ class TrustStore {
  public:
   // Load reads, from `root` (the directory holding x509/), every store
   // `policy` references. A missing or invalid referenced store is recorded
-  // on its NamedStore, not fatal. Sub-directories inside a store are
-  // ignored with a warning; symlinks and non-certificate files are errors
-  // for that store; ca and signingAuthority stores accept only CA or
-  // self-signed certificates; tsa stores only self-signed roots.
+  // on its NamedStore, not fatal: kNotFound (no such directory), kSymlink
+  // (the store or an entry in it is a symlink), kNotDirectory, kUnreadable
+  // (OS error, or an entry that is neither file nor directory),
+  // kTooLarge, kBadCertificate (a file, whatever its extension, that is
+  // not PEM/DER certificates; notation reads every file), kBadStoreCertificate
+  // (a certificate not allowed there), kEmptyStore (no certificate).
+  // Sub-directories inside a store are ignored with a warning; ca and
+  // signingAuthority stores accept only CA or self-signed certificates;
+  // tsa stores only self-issued, self-signed CA roots. `warnings_out` may
+  // be null.
   static TrustStore Load(const std::filesystem::path& root,
                          const TrustPolicy& policy,
                          std::vector<std::string>* warnings_out);
