@@ -16,9 +16,9 @@ enum class IoError {
   kBadDigest = 7,       // not "<alg>:<hex>" of the right length, or alg unknown
   kDigestMismatch = 8,  // content does not hash to the expected digest
   kSizeMismatch = 9,    // content size differs from the descriptor's size
-  kNotRegularFile = 10, // a directory, device, fifo, ... where a file is due
-  kCycle = 11,          // an image index refers back to itself
-  kLimitExceeded = 12,  // too many children, too deep, ...
+  kNotRegularFile = 10,  // a directory, device, fifo, ... where a file is due
+  kCycle = 11,           // an image index refers back to itself
+  kLimitExceeded = 12,   // too many children, too deep, ...
 };
 
 // ToString returns the stable kebab-case name of `e` ("not-found", ...).

@@ -32,6 +32,9 @@ inline constexpr std::string_view kArtifactTypeNotarySignature =
     "application/vnd.cncf.notary.signature";
 inline constexpr std::string_view kAnnotationRefName =
     "org.opencontainers.image.ref.name";
+// kImageLayoutVersion is the only imageLayoutVersion of the oci-layout file
+// (image-layout.md), the one oras-go (Notation) accepts.
+inline constexpr std::string_view kImageLayoutVersion = "1.0.0";
 
 // Platform is a descriptor's optional platform.
 struct Platform {
@@ -59,9 +62,9 @@ struct Manifest {
   ManifestKind kind = ManifestKind::kImageManifest;
   std::string media_type;     // the document's own mediaType (may be empty)
   std::string artifact_type;  // artifactType (may be empty)
-  std::optional<Descriptor> config;     // image manifest only
-  std::vector<Descriptor> layers;       // image manifest only
-  std::vector<Descriptor> manifests;    // image index only
+  std::optional<Descriptor> config;   // image manifest only
+  std::vector<Descriptor> layers;     // image manifest only
+  std::vector<Descriptor> manifests;  // image index only
   std::optional<Descriptor> subject;
   std::map<std::string, std::string> annotations;
 
@@ -89,5 +92,10 @@ base::Result<Manifest, IoError> ParseManifest(
 
 // ParseIndexJson parses a layout's index.json (an image index).
 base::Result<Manifest, IoError> ParseIndexJson(base::ByteView json);
+
+// ParseImageLayoutFile validates the content of a layout's `oci-layout`
+// file: a JSON object whose "imageLayoutVersion" is "1.0.0" (kMalformed
+// otherwise, kTooLarge above 4 MiB).
+base::Status<IoError> ParseImageLayoutFile(base::ByteView json);
 
 }  // namespace trustgate::io

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -21,6 +22,8 @@ namespace trustgate::io {
 inline constexpr size_t kManifestMaxBytes = 4 * 1024 * 1024;
 // kEnvelopeMaxBytes bounds signature envelopes (32 MiB, as Notation).
 inline constexpr size_t kEnvelopeMaxBytes = 32 * 1024 * 1024;
+// kHashChunkBytes is the read size of Reader::HashBlob (1 MiB).
+inline constexpr size_t kHashChunkBytes = 1024 * 1024;
 // kBufferPadding is the zeroed tail every Buffer carries (simdjson needs
 // SIMDJSON_PADDING = 64 readable bytes past the end).
 inline constexpr size_t kBufferPadding = 64;
@@ -31,6 +34,13 @@ class Buffer {
   Buffer() = default;
   // Buffer allocates `size` bytes (uninitialised) plus zeroed padding.
   explicit Buffer(size_t size);
+  Buffer(Buffer&& other) noexcept
+      : data_(std::move(other.data_)), size_(std::exchange(other.size_, 0)) {}
+  Buffer& operator=(Buffer&& other) noexcept {
+    data_ = std::move(other.data_);
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
   uint8_t* data() { return data_.get(); }
   const uint8_t* data() const { return data_.get(); }
   size_t size() const { return size_; }
@@ -68,15 +78,43 @@ class Reader {
                                                  const Digest& digest,
                                                  size_t max_size) = 0;
 
-  // HashBlob streams blobs/<alg>/<hex> in chunks and returns its digest
-  // (computed with `digest`'s algorithm) and size. It does not compare:
-  // the caller decides what a mismatch means.
+  // HashBlob streams blobs/<alg>/<hex> in chunks (kHashChunkBytes, never
+  // the whole file in memory) and returns its digest (computed with
+  // `digest`'s algorithm) and size. It does not compare: the caller decides
+  // what a mismatch means. The file is read up to the size fstat(2) reported
+  // when it was opened (a growing file is cut there, a shrinking one ends
+  // early).
   virtual base::Result<BlobHash, IoError> HashBlob(const Repository& repo,
                                                    const Digest& digest) = 0;
+};
+
+// PathResolution selects how the pread reader resolves a relative path
+// without following symlinks.
+enum class PathResolution {
+  // kAuto uses openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) and falls back
+  // to kComponentWalk when the kernel or a seccomp profile refuses openat2.
+  kAuto,
+  // kComponentWalk opens one component at a time with openat(O_NOFOLLOW).
+  kComponentWalk,
 };
 
 // NewPreadReader returns the plain, synchronous pread(2) reader. It is
 // thread-safe (no shared mutable state).
 std::unique_ptr<Reader> NewPreadReader();
+// NewPreadReader with an explicit path resolution (tests use
+// kComponentWalk to exercise the fallback on kernels that have openat2).
+std::unique_ptr<Reader> NewPreadReader(PathResolution resolution);
+
+// ReadFileAt reads the regular file at `relative_path` below the directory
+// `dir_fd` (borrowed) under the same rules as Reader::ReadFile: relative
+// path without "."/".."/empty components (kOutsideRoot), no symlink anywhere
+// (kSymlink), a regular file (kNotRegularFile), at most `max_size` bytes
+// (kTooLarge, checked before allocating), kNotFound when absent, kReadError
+// when the OS fails. A file that shrinks while being read is returned as far
+// as it still exists; a file that grows is read only up to the size fstat(2)
+// reported when it was opened (callers that care compare digests).
+base::Result<Buffer, IoError> ReadFileAt(
+    int dir_fd, std::string_view relative_path, size_t max_size,
+    PathResolution resolution = PathResolution::kAuto);
 
 }  // namespace trustgate::io

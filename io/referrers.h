@@ -21,15 +21,15 @@ namespace trustgate::io {
 
 // GraphLimits bounds the work a hostile layout can cause.
 struct GraphLimits {
-  size_t max_manifests = 1'000'000;   // manifests read per repository
-  size_t max_index_depth = 8;         // nesting of image indexes
-  size_t max_children = 10'000;       // children of one index
+  size_t max_manifests = 1'000'000;  // manifests read per repository
+  size_t max_index_depth = 8;        // nesting of image indexes
+  size_t max_children = 10'000;      // children of one index
 };
 
 // ManifestLoad is what reading one manifest proved.
 struct ManifestLoad {
-  Descriptor descriptor;              // as it was referenced
-  std::optional<Manifest> manifest;   // set when read and parsed
+  Descriptor descriptor;                      // as it was referenced
+  std::optional<Manifest> manifest;           // set when read and parsed
   std::optional<base::Error<IoError>> error;  // set when it failed
 };
 
