@@ -156,8 +156,10 @@ base::Status<CryptoError> ValidateSigningChain(
     const Certificate& cert = *chain[i];
     const bool last = i + 1 == chain.size();
     if (last) {
-      // The chain ends in a self-signed root.
-      if (!cert.IsSelfSigned() || !GoCanSign(cert)) {
+      // The chain ends in a self-signed root. (Go's isSelfSigned also asks
+      // CheckSignatureFrom's CA questions; ValidateCa below asks stricter
+      // ones of the root, so the accepted set is the same.)
+      if (!cert.IsSelfSigned()) {
         return Fail(CryptoError::kChainNotSelfSigned, cert,
                     "the last certificate of the chain must be a "
                     "self-signed root");

@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -22,6 +23,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -250,15 +252,23 @@ struct CertSpec {
                                                               {"L", "Seattle"},
                                                               {"O", "Notary"},
                                                               {"CN", "leaf"}};
+  // Appended after `subject`: {type, ASN.1 string type (V_ASN1_* or
+  // MBSTRING_UTF8), raw bytes}.
+  std::vector<std::tuple<std::string, int, std::string>> extra_subject;
   EVP_PKEY* key = nullptr;         // subject key (public part used)
   const X509* issuer = nullptr;    // nullptr: self-issued
   EVP_PKEY* issuer_key = nullptr;  // nullptr: sign with `key`
   // ASN1_TIME_set_string syntax: 13 chars = UTCTime, 15 = GeneralizedTime.
   std::string not_before = "200101000000Z";
   std::string not_after = "20991231235959Z";
+  // Store the time strings as given, without OpenSSL's format check
+  // (up to 12 leading digits: UTCTime, else GeneralizedTime).
+  bool raw_times = false;
   std::string basic_constraints;
   std::string key_usage = "critical,digitalSignature";
   std::string ext_key_usage = "codeSigning";
+  // Further extensions {nid, conf}, appended in order (duplicates allowed).
+  std::vector<std::pair<int, std::string>> extra_extensions;
   std::string digest = "SHA256";  // "" for Ed25519
   // RSASSA-PSS certificate signature with this salt (-1: PKCS#1 v1.5).
   int pss_salt = -1;
@@ -305,15 +315,34 @@ inline UniqueX509 BuildX509(const CertSpec& spec) {
       Die("add name entry");
     }
   }
+  for (const auto& [type, asn1_type, value] : spec.extra_subject) {
+    if (X509_NAME_add_entry_by_txt(
+            name, type.c_str(), asn1_type,
+            reinterpret_cast<const unsigned char*>(value.data()),
+            static_cast<int>(value.size()), -1, 0) != 1) {
+      Die("add raw name entry");
+    }
+  }
   if (spec.issuer != nullptr) {
     X509_set_issuer_name(x.get(), X509_get_subject_name(spec.issuer));
   } else {
     X509_set_issuer_name(x.get(), name);
   }
-  if (ASN1_TIME_set_string(X509_getm_notBefore(x.get()),
-                           spec.not_before.c_str()) != 1 ||
-      ASN1_TIME_set_string(X509_getm_notAfter(x.get()),
-                           spec.not_after.c_str()) != 1) {
+  if (spec.raw_times) {
+    for (auto [t, text] :
+         {std::pair{X509_getm_notBefore(x.get()), &spec.not_before},
+          std::pair{X509_getm_notAfter(x.get()), &spec.not_after}}) {
+      ASN1_STRING_set(t, text->data(), static_cast<int>(text->size()));
+      size_t digits = 0;
+      while (digits < text->size() && isdigit((*text)[digits])) {
+        ++digits;
+      }
+      t->type = digits <= 12 ? V_ASN1_UTCTIME : V_ASN1_GENERALIZEDTIME;
+    }
+  } else if (ASN1_TIME_set_string(X509_getm_notBefore(x.get()),
+                                  spec.not_before.c_str()) != 1 ||
+             ASN1_TIME_set_string(X509_getm_notAfter(x.get()),
+                                  spec.not_after.c_str()) != 1) {
     Die("validity");
   }
   X509_set_pubkey(x.get(), spec.key);
@@ -324,6 +353,9 @@ inline UniqueX509 BuildX509(const CertSpec& spec) {
   AddExt(x.get(), &ctx, NID_basic_constraints, spec.basic_constraints);
   AddExt(x.get(), &ctx, NID_key_usage, spec.key_usage);
   AddExt(x.get(), &ctx, NID_ext_key_usage, spec.ext_key_usage);
+  for (const auto& [nid, conf] : spec.extra_extensions) {
+    AddExt(x.get(), &ctx, nid, conf);
+  }
   EVP_PKEY* signer = spec.issuer_key != nullptr ? spec.issuer_key : spec.key;
   UniqueEvpMdCtx md(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
