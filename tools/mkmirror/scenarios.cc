@@ -1,0 +1,1120 @@
+#include "tools/mkmirror/scenarios.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+#include "tools/mkmirror/drbg.h"
+#include "tools/mkmirror/layout_writer.h"
+
+namespace trustgate::mkmirror {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr int64_t kHour = 3600;
+constexpr int64_t kDay = 24 * kHour;
+constexpr int64_t kYear = 365 * kDay;
+constexpr std::string_view kRegistry = "registry.example.com";
+
+// The test preset's cases: name, expected verdict, reason. Generation and
+// TestPresetCases() both read this table, so they cannot disagree.
+const ExpectedCase kTestCases[] = {
+    {"good-jws-es256", "verified", "ok"},
+    {"good-jws-es384", "verified", "ok"},
+    {"good-jws-es521", "verified", "ok"},
+    {"good-cose-es256", "verified", "ok"},
+    {"good-cose-es384", "verified", "ok"},
+    {"good-cose-es521", "verified", "ok"},
+    {"good-index", "verified", "ok"},
+    {"good-future-expiry", "verified", "ok"},
+    {"good-multi-sig", "verified", "ok"},
+    {"good-sha512-layer", "verified", "ok"},
+    {"unsigned", "failed", "unsigned"},
+    {"bad-tampered-payload", "failed", "integrity"},
+    {"bad-cose-tampered-payload", "failed", "integrity"},
+    {"bad-corrupted-signature", "failed", "integrity"},
+    {"bad-cose-corrupted-signature", "failed", "integrity"},
+    {"bad-wrong-chain", "failed", "authenticity"},
+    {"bad-identity", "failed", "trusted-identity"},
+    {"bad-expired-cert", "failed", "authentic-timestamp"},
+    {"bad-expired-signature", "failed", "expiry"},
+    {"bad-unknown-critical", "failed", "integrity"},
+    {"bad-cose-unknown-critical", "failed", "integrity"},
+    {"bad-key-usage", "failed", "integrity"},
+    {"bad-target-mismatch", "failed", "integrity"},
+    {"bad-target-size", "failed", "integrity"},
+    {"bad-two-layers", "failed", "integrity"},
+    {"bad-envelope-garbage", "failed", "integrity"},
+    {"many-signatures", "failed", "integrity"},
+    {"bad-blob-tampered", "failed", "blob-integrity"},
+    {"bad-blob-missing", "failed", "blob-missing"},
+    {"bad-manifest-tampered", "failed", "manifest-integrity"},
+    {"bad-malformed-manifest", "failed", "malformed"},
+    {"good-jws-ps256", "verified", "ok"},
+    {"good-jws-ps384", "verified", "ok"},
+    {"good-jws-ps512", "verified", "ok"},
+    {"good-cose-ps256", "verified", "ok"},
+    {"good-cose-ps384", "verified", "ok"},
+    {"good-cose-ps512", "verified", "ok"},
+    {"bad-rsa1024", "failed", "integrity"},
+    {"good-signing-authority-jws", "verified", "ok"},
+    {"good-signing-authority-cose", "verified", "ok"},
+    {"no-policy", "failed", "no-policy"},
+};
+
+const ExpectedCase* FindTestCase(std::string_view name) {
+  for (const ExpectedCase& c : kTestCases) {
+    if (c.name == name) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+std::string Rfc3339(int64_t seconds) {
+  return base::FormatRfc3339(base::TimeFromUnixSeconds(seconds));
+}
+
+uint64_t LabelHash(std::string_view label) {
+  const std::string hex =
+      HexDigest(HashAlgorithm::kSha256, base::AsBytes(label));
+  return std::stoull(hex.substr(0, 16), nullptr, 16);
+}
+
+// StoreType is a trust store type (trust-store-trust-policy.md).
+enum class StoreType { kCa, kSigningAuthority };
+
+std::string_view StoreDir(StoreType type) {
+  return type == StoreType::kCa ? "ca" : "signingAuthority";
+}
+
+// Team is one organisation unit: a root CA, an intermediate CA and its
+// code-signing leaves.
+struct Team {
+  std::string name;
+  StoreType store = StoreType::kCa;
+  std::unique_ptr<Credential> root;
+  std::unique_ptr<Credential> intermediate;
+  std::vector<std::unique_ptr<Credential>> leaves;
+};
+
+// Statement is a trust policy statement.
+struct Statement {
+  std::string name;
+  std::vector<std::string> scopes;
+  std::string trust_store;  // "ca:payments"
+  std::vector<std::string> identities;
+};
+
+// Repo is one repository being written.
+struct Repo {
+  std::string uri;
+  std::unique_ptr<LayoutWriter> layout;
+};
+
+// ImageSpec describes a generated image.
+struct ImageSpec {
+  std::string label;  // distinct per image: seeds its content
+  int64_t layers = 1;
+  int64_t layer_size = 256;
+  HashAlgorithm layer_algorithm = HashAlgorithm::kSha256;
+};
+
+// Image is a written image: its manifest's descriptor and content.
+struct Image {
+  Descriptor manifest;
+  std::string manifest_json;
+  Descriptor config;
+  std::vector<Descriptor> layers;
+};
+
+// SignatureShape makes a deliberately malformed signature manifest.
+enum class SignatureShape {
+  kNormal,
+  kTwoLayers,        // two envelope layers
+  kGarbageEnvelope,  // jose+json layer that is not JSON
+};
+
+DistinguishedName LeafDn(std::string_view ou, std::string_view cn) {
+  return {{"C", "US"},
+          {"ST", "WA"},
+          {"L", "Seattle"},
+          {"O", "Acme Corp"},
+          {"OU", std::string(ou)},
+          {"CN", std::string(cn)}};
+}
+
+std::string IdentityFor(std::string_view team) {
+  // trust-store-trust-policy.md, Trusted Identities: a subset of the leaf
+  // subject; C, ST and O are required.
+  return "x509.subject: C=US, ST=WA, O=Acme Corp, OU=" + std::string(team);
+}
+
+class Generator {
+ public:
+  explicit Generator(const Options& options) : options_(options) {}
+
+  base::Result<Summary, MkError> Run() {
+    TG_RETURN_IF_ERROR(Prepare());
+    switch (options_.preset) {
+      case Preset::kTest:
+        TG_RETURN_IF_ERROR(RunTest());
+        break;
+      case Preset::kDemo:
+        TG_RETURN_IF_ERROR(RunDemo());
+        break;
+      case Preset::kBench:
+        TG_RETURN_IF_ERROR(RunBench());
+        break;
+    }
+    TG_RETURN_IF_ERROR(FinishRepos());
+    TG_RETURN_IF_ERROR(WriteConfig());
+    expected_.flush();
+    if (!expected_) {
+      return base::MakeError(MkError::kIo, "cannot write expected.jsonl");
+    }
+    return summary_;
+  }
+
+ private:
+  int64_t now() const { return options_.now; }
+
+  base::Status<MkError> Prepare() {
+    if (!InstallDeterministicRng()) {
+      return base::MakeError(MkError::kCrypto,
+                             "cannot install the deterministic RNG");
+    }
+    for (const char* name : {"mirror", "config", "expected.jsonl"}) {
+      std::error_code ec;
+      if (std::filesystem::exists(options_.out / name, ec)) {
+        return base::MakeError(
+            MkError::kUsage, (options_.out / name).string() +
+                                 " already exists; use a new --out directory");
+      }
+    }
+    TG_RETURN_IF_ERROR(MakeDirectories(options_.out / "mirror"));
+    expected_.open(options_.out / "expected.jsonl",
+                   std::ios::binary | std::ios::trunc);
+    if (!expected_) {
+      return base::MakeError(
+          MkError::kIo,
+          "cannot create " + (options_.out / "expected.jsonl").string());
+    }
+    return base::Ok{};
+  }
+
+  // --- PKI ----------------------------------------------------------------
+
+  base::Result<Team*, MkError> MakeTeam(const std::string& name,
+                                        StoreType store, KeyType ca_key,
+                                        const std::string& rng_name) {
+    auto team = std::make_unique<Team>();
+    team->name = name;
+    team->store = store;
+    CertSpec spec;
+    spec.role = CertRole::kRoot;
+    spec.subject = {{"C", "US"},      {"ST", "WA"},
+                    {"L", "Seattle"}, {"O", "Acme Corp"},
+                    {"OU", name},     {"CN", name + " root CA"}};
+    spec.not_before = now() - kYear;
+    spec.not_after = now() + 20 * kYear;
+    ReseedRng(options_.seed, "ca:" + rng_name + ":root");
+    TG_ASSIGN_OR_RETURN(team->root, IssueCertificate(spec, ca_key, nullptr));
+    spec.role = CertRole::kIntermediate;
+    spec.subject.back().second = name + " intermediate CA";
+    ReseedRng(options_.seed, "ca:" + rng_name + ":intermediate");
+    TG_ASSIGN_OR_RETURN(team->intermediate,
+                        IssueCertificate(spec, ca_key, team->root.get()));
+    Team* raw = team.get();
+    teams_.push_back(std::move(team));
+    return raw;
+  }
+
+  // AddLeaf issues a leaf under `team`'s intermediate. `rng_label` must be
+  // unique in the run.
+  base::Result<const Credential*, MkError> AddLeaf(
+      Team& team, KeyType type, const std::string& rng_label,
+      DistinguishedName subject, int64_t not_before, int64_t not_after,
+      LeafUsage usage = LeafUsage::kCodeSigning) {
+    CertSpec spec;
+    spec.role = CertRole::kLeaf;
+    spec.subject = std::move(subject);
+    spec.not_before = not_before;
+    spec.not_after = not_after;
+    spec.leaf_usage = usage;
+    ReseedRng(options_.seed, "leaf:" + rng_label);
+    TG_ASSIGN_OR_RETURN(std::unique_ptr<Credential> leaf,
+                        IssueCertificate(spec, type, team.intermediate.get()));
+    team.leaves.push_back(std::move(leaf));
+    return team.leaves.back().get();
+  }
+
+  base::Result<const Credential*, MkError> AddTeamLeaf(Team& team,
+                                                       KeyType type) {
+    const std::string cn =
+        team.name + " signer " + std::to_string(team.leaves.size() + 1);
+    return AddLeaf(team, type, team.name + ":" + cn, LeafDn(team.name, cn),
+                   now() - kDay, now() + 10 * kYear);
+  }
+
+  static Signer SignerOf(const Team& team, const Credential* leaf) {
+    return Signer{leaf, {leaf, team.intermediate.get(), team.root.get()}};
+  }
+
+  // --- Repositories ---------------------------------------------------------
+
+  base::Result<Repo*, MkError> OpenRepo(const std::string& path) {
+    auto it = repos_.find(path);
+    if (it != repos_.end()) {
+      return it->second.get();
+    }
+    auto repo = std::make_unique<Repo>();
+    repo->uri = std::string(kRegistry) + "/" + path;
+    TG_ASSIGN_OR_RETURN(repo->layout, LayoutWriter::Create(
+                                          options_.out / "mirror" / repo->uri));
+    ++summary_.repositories;
+    Repo* raw = repo.get();
+    repos_.emplace(path, std::move(repo));
+    return raw;
+  }
+
+  base::Status<MkError> FinishRepo(Repo& repo) {
+    TG_RETURN_IF_ERROR(repo.layout->Finish());
+    repo.layout.reset();
+    return base::Ok{};
+  }
+
+  base::Status<MkError> FinishRepos() {
+    for (auto& [path, repo] : repos_) {
+      if (repo->layout) {
+        TG_RETURN_IF_ERROR(FinishRepo(*repo));
+      }
+    }
+    return base::Ok{};
+  }
+
+  // --- Content --------------------------------------------------------------
+
+  base::Result<Image, MkError> WriteImage(
+      Repo& repo, const ImageSpec& spec,
+      std::string_view architecture = "amd64") {
+    Image image;
+    FastStream content(options_.seed, LabelHash(spec.label));
+    nlohmann::json diff_ids = nlohmann::json::array();
+    base::Bytes buffer;
+    for (int64_t i = 0; i < spec.layers; ++i) {
+      buffer.resize(static_cast<size_t>(spec.layer_size));
+      content.Fill(buffer.data(), buffer.size());
+      TG_ASSIGN_OR_RETURN(Descriptor layer,
+                          repo.layout->WriteBlob(kMediaTypeLayer, buffer,
+                                                 spec.layer_algorithm));
+      diff_ids.push_back(layer.digest);
+      image.layers.push_back(std::move(layer));
+    }
+    // OCI image-spec config.md (keys sorted).
+    nlohmann::json config = nlohmann::json::object();
+    config["architecture"] = architecture;
+    config["os"] = "linux";
+    config["created"] = Rfc3339(now() - kDay);
+    config["config"]["Labels"]["org.example.image"] = spec.label;
+    config["rootfs"]["type"] = "layers";
+    config["rootfs"]["diff_ids"] = std::move(diff_ids);
+    TG_ASSIGN_OR_RETURN(image.config,
+                        repo.layout->WriteBlob(kMediaTypeImageConfig,
+                                               base::AsBytes(config.dump())));
+    ImageManifest manifest;
+    manifest.config = image.config;
+    manifest.layers = image.layers;
+    manifest.annotations[std::string(kAnnotationCreated)] =
+        Rfc3339(now() - kDay);
+    image.manifest_json = ManifestJson(manifest);
+    TG_ASSIGN_OR_RETURN(
+        image.manifest,
+        repo.layout->WriteBlob(kMediaTypeImageManifest,
+                               base::AsBytes(image.manifest_json)));
+    return image;
+  }
+
+  // WriteIndexImage writes an image index with an amd64 and an arm64 child
+  // (children are blobs only; they are not listed in index.json).
+  base::Result<Descriptor, MkError> WriteIndexImage(Repo& repo,
+                                                    const std::string& label) {
+    std::vector<Descriptor> children;
+    for (const char* arch : {"amd64", "arm64"}) {
+      ImageSpec spec;
+      spec.label = label + "/" + arch;
+      TG_ASSIGN_OR_RETURN(Image child, WriteImage(repo, spec, arch));
+      child.manifest.platform = Platform{arch, "linux"};
+      children.push_back(child.manifest);
+    }
+    return repo.layout->WriteBlob(kMediaTypeImageIndex,
+                                  base::AsBytes(IndexJson(children)));
+  }
+
+  void AddTagged(Repo& repo, Descriptor descriptor, const std::string& tag) {
+    descriptor.annotations[std::string(kAnnotationRefName)] = tag;
+    repo.layout->AddIndexEntry(std::move(descriptor));
+  }
+
+  static TargetDescriptor TargetOf(const Descriptor& d) {
+    return TargetDescriptor{d.media_type, d.digest, d.size};
+  }
+
+  EnvelopeRequest DefaultRequest(EnvelopeFormat format,
+                                 const Descriptor& subject) const {
+    EnvelopeRequest request;
+    request.format = format;
+    request.scheme = SigningScheme::kX509;
+    request.signing_time = now() - kHour;
+    request.target = TargetOf(subject);
+    return request;
+  }
+
+  // WriteSignature signs `subject` and writes the signature manifest as
+  // Notation does (signature-specification.md, Storage): artifactType
+  // application/vnd.cncf.notary.signature, the empty config, one envelope
+  // layer, `subject`, and the thumbprint and created annotations; listed in
+  // index.json.
+  base::Status<MkError> WriteSignature(
+      Repo& repo, const Descriptor& subject, const EnvelopeRequest& request,
+      const Signer& signer, const std::string& rng_label,
+      SignatureShape shape = SignatureShape::kNormal) {
+    ReseedRng(options_.seed, "sig:" + rng_label);
+    std::vector<Descriptor> layers;
+    if (shape == SignatureShape::kGarbageEnvelope) {
+      TG_ASSIGN_OR_RETURN(Descriptor layer,
+                          repo.layout->WriteBlob(
+                              MediaType(EnvelopeFormat::kJws),
+                              base::AsBytes("this is not a JWS envelope\n")));
+      layers.push_back(std::move(layer));
+    } else {
+      TG_ASSIGN_OR_RETURN(base::Bytes envelope, BuildEnvelope(request, signer));
+      TG_ASSIGN_OR_RETURN(
+          Descriptor layer,
+          repo.layout->WriteBlob(MediaType(request.format), envelope));
+      layers.push_back(std::move(layer));
+      if (shape == SignatureShape::kTwoLayers) {
+        EnvelopeRequest second = request;
+        second.format = request.format == EnvelopeFormat::kJws
+                            ? EnvelopeFormat::kCose
+                            : EnvelopeFormat::kJws;
+        TG_ASSIGN_OR_RETURN(base::Bytes other, BuildEnvelope(second, signer));
+        TG_ASSIGN_OR_RETURN(
+            Descriptor layer2,
+            repo.layout->WriteBlob(MediaType(second.format), other));
+        layers.push_back(std::move(layer2));
+      }
+    }
+    const Descriptor empty = EmptyConfigDescriptor();
+    // The empty config's blob is stored too, as ORAS does.
+    TG_ASSIGN_OR_RETURN(
+        Descriptor empty_blob,
+        repo.layout->WriteBlob(kMediaTypeEmpty, base::AsBytes("{}")));
+    static_cast<void>(empty_blob);
+    ImageManifest manifest;
+    manifest.artifact_type = std::string(kArtifactTypeNotation);
+    manifest.config = empty;
+    manifest.layers = std::move(layers);
+    Descriptor subject_ref;
+    subject_ref.media_type = subject.media_type;
+    subject_ref.digest = subject.digest;
+    subject_ref.size = subject.size;
+    manifest.subject = subject_ref;
+    if (shape != SignatureShape::kGarbageEnvelope) {
+      nlohmann::json thumbprints = nlohmann::json::array();
+      for (const Credential* cert : signer.chain) {
+        thumbprints.push_back(cert->sha256_hex);
+      }
+      manifest.annotations[std::string(kAnnotationThumbprints)] =
+          thumbprints.dump();
+    }
+    manifest.annotations[std::string(kAnnotationCreated)] =
+        Rfc3339(request.signing_time);
+    TG_ASSIGN_OR_RETURN(
+        Descriptor written,
+        repo.layout->WriteBlob(kMediaTypeImageManifest,
+                               base::AsBytes(ManifestJson(manifest))));
+    written.annotations = manifest.annotations;
+    written.artifact_type = std::string(kArtifactTypeNotation);
+    repo.layout->AddIndexEntry(std::move(written));
+    ++summary_.signatures;
+    return base::Ok{};
+  }
+
+  void Expect(const Repo& repo, const Descriptor& artifact,
+              const std::string& tag, const std::string& case_name,
+              std::string_view verdict, std::string_view reason) {
+    Json line;
+    line["repository"] = repo.uri;
+    line["digest"] = artifact.digest;
+    line["tag"] = tag;
+    line["case"] = case_name;
+    line["verdict"] = verdict;
+    line["reason"] = reason;
+    expected_ << line.dump() << '\n';
+    ++summary_.artifacts;
+  }
+
+  // ExpectTestCase records a test-preset case from kTestCases.
+  void ExpectTestCase(const Repo& repo, const Descriptor& artifact,
+                      const std::string& name) {
+    const ExpectedCase* c = FindTestCase(name);
+    Expect(repo, artifact, name, name, c ? c->verdict : "?",
+           c ? c->reason : "?");
+  }
+
+  // --- Config ---------------------------------------------------------------
+
+  base::Status<MkError> WriteConfig() {
+    const std::filesystem::path config = options_.out / "config";
+    for (const auto& team : teams_) {
+      if (team->name.starts_with("untrusted")) {
+        continue;
+      }
+      const std::filesystem::path dir =
+          config / "truststore" / "x509" / StoreDir(team->store) / team->name;
+      TG_RETURN_IF_ERROR(MakeDirectories(dir));
+      TG_RETURN_IF_ERROR(WriteFile(dir / (team->name + "-root-ca.pem"),
+                                   base::AsBytes(ToPem(*team->root))));
+    }
+    // trust-store-trust-policy.md, Trust Policy: version 1.0, one statement
+    // per team, strict.
+    Json policy;
+    policy["version"] = "1.0";
+    Json statements = Json::array();
+    for (const Statement& s : statements_) {
+      Json j;
+      j["name"] = s.name;
+      j["registryScopes"] = s.scopes;
+      j["signatureVerification"]["level"] = "strict";
+      j["trustStores"] = Json::array({s.trust_store});
+      j["trustedIdentities"] = s.identities;
+      statements.push_back(std::move(j));
+    }
+    policy["trustPolicies"] = std::move(statements);
+    TG_RETURN_IF_ERROR(MakeDirectories(config));
+    return WriteFile(config / "trustpolicy.oci.json",
+                     base::AsBytes(policy.dump(4) + "\n"));
+  }
+
+  std::string RepoUri(const std::string& path) const {
+    return std::string(kRegistry) + "/" + path;
+  }
+
+  // --- Presets --------------------------------------------------------------
+
+  base::Status<MkError> RunTest();
+  base::Status<MkError> RunDemo();
+  base::Status<MkError> RunBench();
+
+  const Options& options_;
+  std::ofstream expected_;
+  Summary summary_;
+  std::vector<std::unique_ptr<Team>> teams_;
+  std::map<std::string, std::unique_ptr<Repo>> repos_;
+  std::vector<Statement> statements_;
+};
+
+// ---------------------------------------------------------------------------
+// test preset
+// ---------------------------------------------------------------------------
+
+base::Status<MkError> Generator::RunTest() {
+  // PKI. Team CAs use the team's key type; signingAuthority for web.
+  TG_ASSIGN_OR_RETURN(Team * payments, MakeTeam("payments", StoreType::kCa,
+                                                KeyType::kEc256, "payments"));
+  TG_ASSIGN_OR_RETURN(Team * platform, MakeTeam("platform", StoreType::kCa,
+                                                KeyType::kRsa3072, "platform"));
+  TG_ASSIGN_OR_RETURN(Team * web, MakeTeam("web", StoreType::kSigningAuthority,
+                                           KeyType::kEc384, "web"));
+  // An impersonator: same names as payments, keys nobody trusts.
+  TG_ASSIGN_OR_RETURN(Team * untrusted, MakeTeam("payments", StoreType::kCa,
+                                                 KeyType::kEc256, "untrusted"));
+  untrusted->name = "untrusted-payments";
+
+  TG_ASSIGN_OR_RETURN(const Credential* es256,
+                      AddTeamLeaf(*payments, KeyType::kEc256));
+  TG_ASSIGN_OR_RETURN(const Credential* es384,
+                      AddTeamLeaf(*payments, KeyType::kEc384));
+  TG_ASSIGN_OR_RETURN(const Credential* es521,
+                      AddTeamLeaf(*payments, KeyType::kEc521));
+  TG_ASSIGN_OR_RETURN(const Credential* ps384,
+                      AddTeamLeaf(*platform, KeyType::kRsa3072));
+  TG_ASSIGN_OR_RETURN(const Credential* ps256,
+                      AddTeamLeaf(*platform, KeyType::kRsa2048));
+  TG_ASSIGN_OR_RETURN(const Credential* ps512,
+                      AddTeamLeaf(*platform, KeyType::kRsa4096));
+  TG_ASSIGN_OR_RETURN(const Credential* web_leaf,
+                      AddTeamLeaf(*web, KeyType::kEc384));
+  TG_ASSIGN_OR_RETURN(const Credential* impostor,
+                      AddLeaf(*untrusted, KeyType::kEc256, "untrusted:1",
+                              LeafDn("payments", "payments signer 1"),
+                              now() - kDay, now() + 10 * kYear));
+  TG_ASSIGN_OR_RETURN(const Credential* contractor,
+                      AddLeaf(*payments, KeyType::kEc256, "payments:contractor",
+                              LeafDn("contractors", "contractor signer 1"),
+                              now() - kDay, now() + 10 * kYear));
+  TG_ASSIGN_OR_RETURN(
+      const Credential* bad_usage,
+      AddLeaf(*payments, KeyType::kEc256, "payments:bad-usage",
+              LeafDn("payments", "payments signer (bad key usage)"),
+              now() - kDay, now() + 10 * kYear, LeafUsage::kCertSignOnly));
+  TG_ASSIGN_OR_RETURN(const Credential* expired,
+                      AddLeaf(*payments, KeyType::kEc256, "payments:expired",
+                              LeafDn("payments", "payments signer (expired)"),
+                              now() - 360 * kDay, now() - 30 * kDay));
+  TG_ASSIGN_OR_RETURN(const Credential* rsa1024,
+                      AddLeaf(*platform, KeyType::kRsa1024, "platform:rsa1024",
+                              LeafDn("platform", "platform signer (rsa1024)"),
+                              now() - kDay, now() + 10 * kYear));
+
+  const std::string kApi = "payments/api";
+  const std::string kStorage = "payments/storage";
+  const std::string kBase = "platform/base";
+  const std::string kFrontend = "web/frontend";
+  const std::string kOrphans = "orphans/app";
+  statements_.push_back({"payments",
+                         {RepoUri(kApi), RepoUri(kStorage)},
+                         "ca:payments",
+                         {IdentityFor("payments")}});
+  statements_.push_back(
+      {"platform", {RepoUri(kBase)}, "ca:platform", {IdentityFor("platform")}});
+  statements_.push_back({"web",
+                         {RepoUri(kFrontend)},
+                         "signingAuthority:web",
+                         {IdentityFor("web")}});
+
+  std::map<std::string, Descriptor> artifacts;
+  int64_t image_number = 0;
+  // SignedCase writes one image, tags it, signs it once, records it.
+  auto image_for =
+      [&](Repo& repo, const std::string& name,
+          HashAlgorithm alg =
+              HashAlgorithm::kSha256) -> base::Result<Image, MkError> {
+    ImageSpec spec;
+    spec.label = repo.uri + ":" + name;
+    spec.layers = 1 + (image_number++ % 2);
+    spec.layer_size = 64 + 32 * (image_number % 7);
+    spec.layer_algorithm = alg;
+    TG_ASSIGN_OR_RETURN(Image image, WriteImage(repo, spec));
+    AddTagged(repo, image.manifest, name);
+    artifacts[name] = image.manifest;
+    return image;
+  };
+  auto signed_case = [&](const std::string& repo_path, const std::string& name,
+                         EnvelopeFormat format, const Team& team,
+                         const Credential* leaf,
+                         auto&& customize) -> base::Status<MkError> {
+    TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(repo_path));
+    TG_ASSIGN_OR_RETURN(Image image, image_for(*repo, name));
+    EnvelopeRequest request = DefaultRequest(format, image.manifest);
+    if (team.store == StoreType::kSigningAuthority) {
+      request.scheme = SigningScheme::kX509SigningAuthority;
+    }
+    SignatureShape shape = SignatureShape::kNormal;
+    customize(request, shape);
+    TG_RETURN_IF_ERROR(WriteSignature(*repo, image.manifest, request,
+                                      SignerOf(team, leaf),
+                                      repo->uri + ":" + name, shape));
+    ExpectTestCase(*repo, image.manifest, name);
+    return base::Ok{};
+  };
+  auto plain = [](EnvelopeRequest&, SignatureShape&) {};
+  constexpr EnvelopeFormat kJws = EnvelopeFormat::kJws;
+  constexpr EnvelopeFormat kCose = EnvelopeFormat::kCose;
+
+  // payments/api: ECDSA leaves and the signature-level negative cases.
+  TG_RETURN_IF_ERROR(
+      signed_case(kApi, "good-jws-es256", kJws, *payments, es256, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApi, "good-jws-es384", kJws, *payments, es384, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApi, "good-jws-es521", kJws, *payments, es521, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApi, "good-cose-es256", kCose, *payments, es256, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApi, "good-cose-es384", kCose, *payments, es384, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApi, "good-cose-es521", kCose, *payments, es521, plain));
+  {
+    TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(kApi));
+    TG_ASSIGN_OR_RETURN(Descriptor index,
+                        WriteIndexImage(*repo, repo->uri + ":good-index"));
+    AddTagged(*repo, index, "good-index");
+    TG_RETURN_IF_ERROR(WriteSignature(*repo, index, DefaultRequest(kJws, index),
+                                      SignerOf(*payments, es256),
+                                      repo->uri + ":good-index"));
+    ExpectTestCase(*repo, index, "good-index");
+  }
+  TG_RETURN_IF_ERROR(signed_case(
+      kApi, "good-future-expiry", kJws, *payments, es256,
+      [&](EnvelopeRequest& r, SignatureShape&) { r.expiry = now() + kYear; }));
+  {
+    TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(kApi));
+    TG_ASSIGN_OR_RETURN(Image image, image_for(*repo, "good-multi-sig"));
+    EnvelopeRequest bad = DefaultRequest(kJws, image.manifest);
+    bad.defect = EnvelopeDefect::kCorruptedSignature;
+    TG_RETURN_IF_ERROR(WriteSignature(*repo, image.manifest, bad,
+                                      SignerOf(*payments, es256),
+                                      repo->uri + ":good-multi-sig:1"));
+    TG_RETURN_IF_ERROR(WriteSignature(
+        *repo, image.manifest, DefaultRequest(kCose, image.manifest),
+        SignerOf(*payments, es384), repo->uri + ":good-multi-sig:2"));
+    ExpectTestCase(*repo, image.manifest, "good-multi-sig");
+  }
+  {
+    TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(kApi));
+    TG_ASSIGN_OR_RETURN(Image image, image_for(*repo, "good-sha512-layer",
+                                               HashAlgorithm::kSha512));
+    TG_RETURN_IF_ERROR(WriteSignature(
+        *repo, image.manifest, DefaultRequest(kJws, image.manifest),
+        SignerOf(*payments, es256), repo->uri + ":good-sha512-layer"));
+    ExpectTestCase(*repo, image.manifest, "good-sha512-layer");
+  }
+  {
+    TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(kApi));
+    TG_ASSIGN_OR_RETURN(Image image, image_for(*repo, "unsigned"));
+    ExpectTestCase(*repo, image.manifest, "unsigned");
+  }
+  auto defect = [](EnvelopeDefect d) {
+    return [d](EnvelopeRequest& r, SignatureShape&) { r.defect = d; };
+  };
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-tampered-payload", kJws, *payments,
+                                 es256,
+                                 defect(EnvelopeDefect::kTamperedPayload)));
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-cose-tampered-payload", kCose,
+                                 *payments, es256,
+                                 defect(EnvelopeDefect::kTamperedPayload)));
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-corrupted-signature", kJws,
+                                 *payments, es256,
+                                 defect(EnvelopeDefect::kCorruptedSignature)));
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-cose-corrupted-signature", kCose,
+                                 *payments, es256,
+                                 defect(EnvelopeDefect::kCorruptedSignature)));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApi, "bad-wrong-chain", kJws, *untrusted, impostor, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApi, "bad-identity", kJws, *payments, contractor, plain));
+  // notary.x509 without a timestamp: the chain must be valid now
+  // (signing-scheme.md). The leaf expired 30 days ago, inside its CAs'
+  // validity; the claimed signing time lies inside the leaf's validity, as
+  // in Notation's own e2e-with-expired-cert layout.
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-expired-cert", kJws, *payments,
+                                 expired,
+                                 [&](EnvelopeRequest& r, SignatureShape&) {
+                                   r.signing_time = now() - 60 * kDay;
+                                 }));
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-expired-signature", kJws, *payments,
+                                 es256,
+                                 [&](EnvelopeRequest& r, SignatureShape&) {
+                                   r.signing_time = now() - 3 * kHour;
+                                   r.expiry = now() - 2 * kHour;
+                                 }));
+  auto unknown_critical = [](EnvelopeRequest& r, SignatureShape&) {
+    r.extra_critical = std::make_pair(std::string("com.example.unknown"),
+                                      std::string("must-understand"));
+  };
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-unknown-critical", kJws, *payments,
+                                 es256, unknown_critical));
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-cose-unknown-critical", kCose,
+                                 *payments, es256, unknown_critical));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApi, "bad-key-usage", kJws, *payments, bad_usage, plain));
+  const std::string other_digest = artifacts["good-jws-es256"].digest;
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-target-mismatch", kJws, *payments,
+                                 es256,
+                                 [&](EnvelopeRequest& r, SignatureShape&) {
+                                   r.target.digest = other_digest;
+                                 }));
+  TG_RETURN_IF_ERROR(signed_case(
+      kApi, "bad-target-size", kJws, *payments, es256,
+      [&](EnvelopeRequest& r, SignatureShape&) { r.target.size += 1; }));
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-two-layers", kJws, *payments, es256,
+                                 [](EnvelopeRequest&, SignatureShape& s) {
+                                   s = SignatureShape::kTwoLayers;
+                                 }));
+  TG_RETURN_IF_ERROR(signed_case(kApi, "bad-envelope-garbage", kJws, *payments,
+                                 es256,
+                                 [](EnvelopeRequest&, SignatureShape& s) {
+                                   s = SignatureShape::kGarbageEnvelope;
+                                 }));
+  {
+    TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(kApi));
+    TG_ASSIGN_OR_RETURN(Image image, image_for(*repo, "many-signatures"));
+    EnvelopeRequest bad = DefaultRequest(kJws, image.manifest);
+    bad.defect = EnvelopeDefect::kCorruptedSignature;
+    for (int i = 0; i < 150; ++i) {
+      TG_RETURN_IF_ERROR(
+          WriteSignature(*repo, image.manifest, bad, SignerOf(*payments, es256),
+                         repo->uri + ":many-signatures:" + std::to_string(i)));
+    }
+    ExpectTestCase(*repo, image.manifest, "many-signatures");
+  }
+
+  // payments/storage: problems with the artifact's own blobs, each signed
+  // with a good signature.
+  {
+    TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(kStorage));
+    auto sign_good = [&](const Descriptor& d,
+                         const std::string& name) -> base::Status<MkError> {
+      return WriteSignature(*repo, d, DefaultRequest(kJws, d),
+                            SignerOf(*payments, es256), repo->uri + ":" + name);
+    };
+    {
+      TG_ASSIGN_OR_RETURN(Image image, image_for(*repo, "bad-blob-tampered"));
+      TG_RETURN_IF_ERROR(sign_good(image.manifest, "bad-blob-tampered"));
+      std::string altered(static_cast<size_t>(image.layers[0].size), 'X');
+      TG_RETURN_IF_ERROR(repo->layout->WriteRawBlob(image.layers[0].digest,
+                                                    base::AsBytes(altered)));
+      ExpectTestCase(*repo, image.manifest, "bad-blob-tampered");
+    }
+    {
+      TG_ASSIGN_OR_RETURN(Image image, image_for(*repo, "bad-blob-missing"));
+      TG_RETURN_IF_ERROR(sign_good(image.manifest, "bad-blob-missing"));
+      std::error_code ec;
+      std::filesystem::remove(repo->layout->BlobPath(image.layers[0].digest),
+                              ec);
+      if (ec) {
+        return base::MakeError(MkError::kIo, "cannot remove a layer blob");
+      }
+      ExpectTestCase(*repo, image.manifest, "bad-blob-missing");
+    }
+    {
+      TG_ASSIGN_OR_RETURN(Image image,
+                          image_for(*repo, "bad-manifest-tampered"));
+      TG_RETURN_IF_ERROR(sign_good(image.manifest, "bad-manifest-tampered"));
+      // Still valid JSON, but no longer the bytes its digest names.
+      std::string altered = image.manifest_json;
+      const size_t at = altered.rfind(Rfc3339(now() - kDay));
+      altered.replace(at, 4, "1999");
+      TG_RETURN_IF_ERROR(repo->layout->WriteRawBlob(image.manifest.digest,
+                                                    base::AsBytes(altered)));
+      ExpectTestCase(*repo, image.manifest, "bad-manifest-tampered");
+    }
+    {
+      // A manifest that is not JSON, listed with its true digest and size.
+      ImageSpec spec;
+      spec.label = repo->uri + ":bad-malformed-manifest";
+      TG_ASSIGN_OR_RETURN(Image image, WriteImage(*repo, spec));
+      const std::string truncated =
+          image.manifest_json.substr(0, image.manifest_json.size() / 2);
+      TG_ASSIGN_OR_RETURN(Descriptor broken,
+                          repo->layout->WriteBlob(kMediaTypeImageManifest,
+                                                  base::AsBytes(truncated)));
+      AddTagged(*repo, broken, "bad-malformed-manifest");
+      TG_RETURN_IF_ERROR(sign_good(broken, "bad-malformed-manifest"));
+      ExpectTestCase(*repo, broken, "bad-malformed-manifest");
+    }
+  }
+
+  // platform/base: RSA-PSS leaves.
+  TG_RETURN_IF_ERROR(
+      signed_case(kBase, "good-jws-ps256", kJws, *platform, ps256, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kBase, "good-jws-ps384", kJws, *platform, ps384, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kBase, "good-jws-ps512", kJws, *platform, ps512, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kBase, "good-cose-ps256", kCose, *platform, ps256, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kBase, "good-cose-ps384", kCose, *platform, ps384, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kBase, "good-cose-ps512", kCose, *platform, ps512, plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kBase, "bad-rsa1024", kJws, *platform, rsa1024, plain));
+
+  // web/frontend: notary.x509.signingAuthority.
+  TG_RETURN_IF_ERROR(signed_case(kFrontend, "good-signing-authority-jws", kJws,
+                                 *web, web_leaf, plain));
+  TG_RETURN_IF_ERROR(signed_case(kFrontend, "good-signing-authority-cose",
+                                 kCose, *web, web_leaf, plain));
+
+  // orphans/app: a good signature where no statement applies.
+  TG_RETURN_IF_ERROR(
+      signed_case(kOrphans, "no-policy", kJws, *payments, es256, plain));
+  return base::Ok{};
+}
+
+// ---------------------------------------------------------------------------
+// demo preset
+// ---------------------------------------------------------------------------
+
+base::Status<MkError> Generator::RunDemo() {
+  TG_ASSIGN_OR_RETURN(Team * payments, MakeTeam("payments", StoreType::kCa,
+                                                KeyType::kEc256, "payments"));
+  TG_ASSIGN_OR_RETURN(Team * platform, MakeTeam("platform", StoreType::kCa,
+                                                KeyType::kRsa3072, "platform"));
+  TG_ASSIGN_OR_RETURN(Team * web, MakeTeam("web", StoreType::kSigningAuthority,
+                                           KeyType::kEc384, "web"));
+  TG_ASSIGN_OR_RETURN(Team * untrusted, MakeTeam("platform", StoreType::kCa,
+                                                 KeyType::kEc256, "untrusted"));
+  untrusted->name = "untrusted-platform";
+  TG_ASSIGN_OR_RETURN(const Credential* payments_leaf,
+                      AddTeamLeaf(*payments, KeyType::kEc256));
+  TG_ASSIGN_OR_RETURN(const Credential* platform_leaf,
+                      AddTeamLeaf(*platform, KeyType::kRsa3072));
+  TG_ASSIGN_OR_RETURN(const Credential* web_leaf,
+                      AddTeamLeaf(*web, KeyType::kEc384));
+  TG_ASSIGN_OR_RETURN(const Credential* impostor,
+                      AddLeaf(*untrusted, KeyType::kEc256, "untrusted:1",
+                              LeafDn("platform", "platform signer 1"),
+                              now() - kDay, now() + 10 * kYear));
+
+  struct TeamRepos {
+    Team* team;
+    const Credential* leaf;
+    std::vector<std::string> repos;
+  };
+  const TeamRepos org[] = {
+      {payments, payments_leaf, {"api", "ledger", "gateway"}},
+      {platform, platform_leaf, {"base", "runtime", "tools"}},
+      {web, web_leaf, {"frontend", "cdn", "admin"}},
+  };
+  int64_t counter = 0;
+  for (const TeamRepos& t : org) {
+    Statement statement{
+        t.team->name,
+        {},
+        std::string(t.team->store == StoreType::kCa ? "ca:"
+                                                    : "signingAuthority:") +
+            t.team->name,
+        {IdentityFor(t.team->name)}};
+    for (const std::string& name : t.repos) {
+      const std::string path = t.team->name + "/" + name;
+      statement.scopes.push_back(RepoUri(path));
+      TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(path));
+      for (int v = 0; v < 4; ++v) {
+        const std::string tag = "v1." + std::to_string(v) + ".0";
+        ImageSpec spec;
+        spec.label = repo->uri + ":" + tag;
+        spec.layers = 1 + (counter % 2);
+        spec.layer_size = 512 + 128 * (counter % 5);
+        TG_ASSIGN_OR_RETURN(Image image, WriteImage(*repo, spec));
+        AddTagged(*repo, image.manifest, tag);
+        EnvelopeRequest request = DefaultRequest(
+            counter % 2 == 0 ? EnvelopeFormat::kJws : EnvelopeFormat::kCose,
+            image.manifest);
+        if (t.team->store == StoreType::kSigningAuthority) {
+          request.scheme = SigningScheme::kX509SigningAuthority;
+        }
+        TG_RETURN_IF_ERROR(WriteSignature(*repo, image.manifest, request,
+                                          SignerOf(*t.team, t.leaf),
+                                          repo->uri + ":" + tag));
+        Expect(*repo, image.manifest, tag, "good", "verified", "ok");
+        ++counter;
+      }
+    }
+    statements_.push_back(std::move(statement));
+  }
+
+  // quarantine/imports: third-party images, governed by their own strict
+  // statement that trusts only the platform team.
+  const std::string kQuarantine = "quarantine/imports";
+  statements_.push_back({"quarantine",
+                         {RepoUri(kQuarantine)},
+                         "ca:platform",
+                         {IdentityFor("platform")}});
+  TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(kQuarantine));
+  struct Import {
+    const char* tag;
+    const char* verdict;
+    const char* reason;
+  };
+  const Import imports[] = {
+      {"curl-8.5.0", "verified", "ok"},
+      {"redis-7.2.4", "failed", "integrity"},
+      {"nginx-1.25.3", "failed", "authenticity"},
+      {"busybox-1.36.1", "failed", "unsigned"},
+  };
+  for (const Import& imp : imports) {
+    ImageSpec spec;
+    spec.label = repo->uri + ":" + imp.tag;
+    spec.layer_size = 1024;
+    TG_ASSIGN_OR_RETURN(Image image, WriteImage(*repo, spec));
+    AddTagged(*repo, image.manifest, imp.tag);
+    EnvelopeRequest request =
+        DefaultRequest(EnvelopeFormat::kJws, image.manifest);
+    const std::string label = repo->uri + ":" + imp.tag;
+    std::string case_name = "good";
+    if (std::string_view(imp.reason) == "ok") {
+      TG_RETURN_IF_ERROR(WriteSignature(*repo, image.manifest, request,
+                                        SignerOf(*platform, platform_leaf),
+                                        label));
+    } else if (std::string_view(imp.reason) == "integrity") {
+      case_name = "bad-tampered-payload";
+      request.defect = EnvelopeDefect::kTamperedPayload;
+      TG_RETURN_IF_ERROR(WriteSignature(*repo, image.manifest, request,
+                                        SignerOf(*platform, platform_leaf),
+                                        label));
+    } else if (std::string_view(imp.reason) == "authenticity") {
+      case_name = "bad-untrusted-signer";
+      TG_RETURN_IF_ERROR(WriteSignature(*repo, image.manifest, request,
+                                        SignerOf(*untrusted, impostor), label));
+    } else {
+      case_name = "unsigned";
+    }
+    Expect(*repo, image.manifest, imp.tag, case_name, imp.verdict, imp.reason);
+  }
+  return base::Ok{};
+}
+
+// ---------------------------------------------------------------------------
+// bench preset
+// ---------------------------------------------------------------------------
+
+base::Status<MkError> Generator::RunBench() {
+  const int64_t n = options_.artifacts;
+  const int64_t repo_count =
+      std::max<int64_t>(1, options_.repos > 0 ? options_.repos : n / 100);
+  // CAs are P-384 whatever the leaf key: chain checks are cached per
+  // distinct chain, so only the leaves' key type matters for throughput.
+  TG_ASSIGN_OR_RETURN(
+      Team * team, MakeTeam("bench", StoreType::kCa, KeyType::kEc384, "bench"));
+  std::vector<const Credential*> leaves;
+  for (int64_t i = 0; i < options_.leaves; ++i) {
+    TG_ASSIGN_OR_RETURN(const Credential* leaf,
+                        AddTeamLeaf(*team, options_.key));
+    leaves.push_back(leaf);
+  }
+  Statement statement{"bench", {}, "ca:bench", {IdentityFor("bench")}};
+  const int width = repo_count >= 10000 ? 5 : 4;
+  base::Bytes layer;
+  int64_t done = 0;
+  for (int64_t r = 0; r < repo_count; ++r) {
+    std::string number = std::to_string(r);
+    number.insert(0,
+                  static_cast<size_t>(std::max<int>(
+                      0, width - static_cast<int>(number.size()))),
+                  '0');
+    const std::string path = "bench/service-" + number;
+    statement.scopes.push_back(RepoUri(path));
+    TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(path));
+    const int64_t first = r * n / repo_count;
+    const int64_t last = (r + 1) * n / repo_count;
+    for (int64_t i = first; i < last; ++i) {
+      // Per-image content: its own stream, so images are distinct.
+      FastStream content(options_.seed,
+                         0x62656e6368ULL + static_cast<uint64_t>(i));
+      std::vector<Descriptor> layers;
+      nlohmann::json diff_ids = nlohmann::json::array();
+      for (int64_t l = 0; l < options_.layers; ++l) {
+        layer.resize(static_cast<size_t>(options_.layer_size));
+        content.Fill(layer.data(), layer.size());
+        TG_ASSIGN_OR_RETURN(Descriptor d,
+                            repo->layout->WriteBlob(kMediaTypeLayer, layer));
+        diff_ids.push_back(d.digest);
+        layers.push_back(std::move(d));
+      }
+      nlohmann::json config = nlohmann::json::object();
+      config["architecture"] = "amd64";
+      config["os"] = "linux";
+      config["config"]["Labels"]["org.example.build"] = std::to_string(i);
+      config["rootfs"]["type"] = "layers";
+      config["rootfs"]["diff_ids"] = std::move(diff_ids);
+      ImageManifest manifest;
+      TG_ASSIGN_OR_RETURN(manifest.config, repo->layout->WriteBlob(
+                                               kMediaTypeImageConfig,
+                                               base::AsBytes(config.dump())));
+      manifest.layers = std::move(layers);
+      manifest.annotations[std::string(kAnnotationCreated)] =
+          Rfc3339(now() - kDay);
+      TG_ASSIGN_OR_RETURN(
+          Descriptor image,
+          repo->layout->WriteBlob(kMediaTypeImageManifest,
+                                  base::AsBytes(ManifestJson(manifest))));
+      const std::string tag = "build-" + std::to_string(i);
+      AddTagged(*repo, image, tag);
+      EnvelopeFormat format = EnvelopeFormat::kJws;
+      if (options_.envelope == EnvelopeChoice::kCose ||
+          (options_.envelope == EnvelopeChoice::kMixed && i % 2 == 1)) {
+        format = EnvelopeFormat::kCose;
+      }
+      const Credential* leaf = leaves[static_cast<size_t>(i) % leaves.size()];
+      TG_RETURN_IF_ERROR(
+          WriteSignature(*repo, image, DefaultRequest(format, image),
+                         SignerOf(*team, leaf), "bench:" + std::to_string(i)));
+      Expect(*repo, image, tag, "good", "verified", "ok");
+      ++done;
+      if (options_.progress != nullptr && done % 10000 == 0) {
+        *options_.progress << "mkmirror: " << done << "/" << n
+                           << " artifacts\n";
+        options_.progress->flush();
+      }
+    }
+    TG_RETURN_IF_ERROR(FinishRepo(*repo));
+  }
+  statements_.push_back(std::move(statement));
+  return base::Ok{};
+}
+
+}  // namespace
+
+std::string_view ToString(Preset preset) {
+  switch (preset) {
+    case Preset::kTest:
+      return "test";
+    case Preset::kDemo:
+      return "demo";
+    case Preset::kBench:
+      return "bench";
+  }
+  return "unknown";
+}
+
+std::optional<Preset> PresetFromName(std::string_view name) {
+  for (Preset p : {Preset::kTest, Preset::kDemo, Preset::kBench}) {
+    if (ToString(p) == name) {
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view ToString(EnvelopeChoice choice) {
+  switch (choice) {
+    case EnvelopeChoice::kJws:
+      return "jws";
+    case EnvelopeChoice::kCose:
+      return "cose";
+    case EnvelopeChoice::kMixed:
+      return "mixed";
+  }
+  return "unknown";
+}
+
+std::optional<EnvelopeChoice> EnvelopeChoiceFromName(std::string_view name) {
+  for (EnvelopeChoice c :
+       {EnvelopeChoice::kJws, EnvelopeChoice::kCose, EnvelopeChoice::kMixed}) {
+    if (ToString(c) == name) {
+      return c;
+    }
+  }
+  return std::nullopt;
+}
+
+base::Result<Summary, MkError> Generate(const Options& options) {
+  if (options.out.empty()) {
+    return base::MakeError(MkError::kUsage, "--out is required");
+  }
+  if (options.artifacts < 1 || options.repos < 0 || options.leaves < 1 ||
+      options.layers < 0 || options.layer_size < 0 ||
+      options.layer_size > (int64_t{1} << 30)) {
+    return base::MakeError(MkError::kUsage,
+                           "--artifacts and --leaves must be at least 1; "
+                           "--repos, --layers and --layer-size not negative "
+                           "(layer size at most 1 GiB)");
+  }
+  Generator generator(options);
+  return generator.Run();
+}
+
+std::vector<ExpectedCase> TestPresetCases() {
+  return std::vector<ExpectedCase>(std::begin(kTestCases),
+                                   std::end(kTestCases));
+}
+
+}  // namespace trustgate::mkmirror

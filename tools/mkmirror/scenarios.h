@@ -1,0 +1,81 @@
+#pragma once
+
+// The mirrors mkmirror generates: the `test` preset (one artifact per
+// verification case, used by the integration tests), the `demo` preset (a
+// small realistic organisation for the README) and the `bench` preset
+// (N uniform, good artifacts for throughput measurements). Each writes
+// OUT/mirror (OCI layouts), OUT/config (a Notation config dir: trust
+// policy and trust store) and OUT/expected.jsonl (the verdict and reason
+// every artifact must get at `now`). Output is a pure function of the
+// options: same seed and now, same bytes.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "base/time.h"
+#include "tools/mkmirror/envelope_writer.h"
+#include "tools/mkmirror/pki.h"
+#include "tools/mkmirror/util.h"
+
+namespace trustgate::mkmirror {
+
+// Preset selects what is generated.
+enum class Preset { kTest, kDemo, kBench };
+std::string_view ToString(Preset preset);
+std::optional<Preset> PresetFromName(std::string_view name);
+
+// EnvelopeChoice selects the bench preset's envelope format(s).
+enum class EnvelopeChoice { kJws, kCose, kMixed };
+std::string_view ToString(EnvelopeChoice choice);
+std::optional<EnvelopeChoice> EnvelopeChoiceFromName(std::string_view name);
+
+// kDefaultNow is the default --now, 2026-01-01T00:00:00Z.
+inline constexpr int64_t kDefaultNowUnix = 1767225600;
+
+// Options are mkmirror's command-line options. The bench-only fields
+// (artifacts .. layer_size) are ignored by the other presets.
+struct Options {
+  std::filesystem::path out;
+  Preset preset = Preset::kTest;
+  uint64_t seed = 1;
+  int64_t now = kDefaultNowUnix;  // Unix seconds
+  int64_t artifacts = 1000;
+  int64_t repos = 0;  // 0: artifacts / 100, at least 1
+  KeyType key = KeyType::kEc256;
+  int64_t leaves = 4;
+  EnvelopeChoice envelope = EnvelopeChoice::kJws;
+  int64_t layers = 1;
+  int64_t layer_size = 4096;
+  std::ostream* progress = nullptr;  // bench progress lines, if set
+};
+
+// Summary counts what Generate wrote.
+struct Summary {
+  int64_t repositories = 0;
+  int64_t artifacts = 0;   // entries in expected.jsonl
+  int64_t signatures = 0;  // signature manifests
+};
+
+// Generate writes the mirror described by `options`. OUT may exist, but
+// OUT/mirror, OUT/config and OUT/expected.jsonl must not (kUsage).
+base::Result<Summary, MkError> Generate(const Options& options);
+
+// ExpectedCase is one line of expected.jsonl, for callers that want the
+// list without reading the file.
+struct ExpectedCase {
+  std::string name;
+  std::string verdict;
+  std::string reason;
+};
+
+// TestPresetCases lists the cases of the test preset with their expected
+// verdict and reason, in generation order.
+std::vector<ExpectedCase> TestPresetCases();
+
+}  // namespace trustgate::mkmirror
