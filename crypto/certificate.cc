@@ -417,13 +417,16 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   return true;
 }
 
-std::optional<base::Time> ParseAsn1Time(const ASN1_TIME* t) {
+// `round_up`: a fraction finer than a microsecond rounds up (for notBefore)
+// instead of down (notAfter), so the validity window never grows.
+std::optional<base::Time> ParseAsn1Time(const ASN1_TIME* t, bool round_up) {
   const int type = ASN1_STRING_type(t);
   std::string_view s(reinterpret_cast<const char*>(ASN1_STRING_get0_data(t)),
                      static_cast<size_t>(ASN1_STRING_length(t)));
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   size_t pos = 0;
   int64_t micros = 0;
+  bool finer = false;  // non-zero digits below a microsecond
   if (type == V_ASN1_UTCTIME) {
     int yy;
     if (!Digits(s, 0, 2, &yy)) {
@@ -456,6 +459,8 @@ std::optional<base::Time> ParseAsn1Time(const ASN1_TIME* t) {
     while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
       if (digits < 6) {
         micros = micros * 10 + (s[pos] - '0');
+      } else if (s[pos] != '0') {
+        finer = true;
       }
       last = s[pos];
       ++digits;
@@ -466,6 +471,9 @@ std::optional<base::Time> ParseAsn1Time(const ASN1_TIME* t) {
     }
     for (size_t d = digits; d < 6; ++d) {
       micros *= 10;
+    }
+    if (finer && round_up) {
+      ++micros;
     }
   }
   int offset_minutes = 0;
@@ -822,8 +830,10 @@ base::Result<CertificatePtr, CryptoError> Certificate::FromDer(
   }
   cert->self_issued_ = cert->subject_der_ == cert->issuer_der_;
 
-  std::optional<base::Time> not_before = ParseAsn1Time(X509_get0_notBefore(x));
-  std::optional<base::Time> not_after = ParseAsn1Time(X509_get0_notAfter(x));
+  std::optional<base::Time> not_before =
+      ParseAsn1Time(X509_get0_notBefore(x), /*round_up=*/true);
+  std::optional<base::Time> not_after =
+      ParseAsn1Time(X509_get0_notAfter(x), /*round_up=*/false);
   if (!not_before || !not_after) {
     return Malformed("malformed validity time (RFC 5280 §4.1.2.5)");
   }

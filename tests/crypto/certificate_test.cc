@@ -551,6 +551,17 @@ TEST(CertificateValidity, UtcAndGeneralizedTime) {
   EXPECT_EQ((*c)->not_before(), T("2049-12-31T23:59:59Z"));
 }
 
+TEST(CertificateValidity, SubMicrosecondNotAfterRoundsDown) {
+  CertSpec s = LeafSpec();
+  s.raw_times = true;
+  s.not_before = "20250101000000Z";
+  s.not_after = "20260101000000.9999999Z";
+  auto c = ParseSpec(s);
+  ASSERT_TRUE(c.ok()) << c.detail();
+  EXPECT_EQ(base::FormatRfc3339((*c)->not_after()),
+            "2026-01-01T00:00:00.999999Z");
+}
+
 TEST(CertificateValidity, ValidAtIsInclusive) {
   CertSpec s = LeafSpec();
   s.not_before = "20250101000000Z";
@@ -575,6 +586,9 @@ TEST(CertificateValidity, TimeFormatsGoAccepts) {
       {"20250101000000Z", "2025-01-01T00:00:00Z"},
       {"20250101000000.5Z", "2025-01-01T00:00:00.5Z"},
       {"20250101000000.123456Z", "2025-01-01T00:00:00.123456Z"},
+      {"20250101000000.1234567Z", "2025-01-01T00:00:00.123457Z"},  // up
+      {"20250101000000.999999999Z", "2025-01-01T00:00:01Z"},
+      {"20250101000000.1234567891Z", nullptr},  // more than 9 digits
       {"20250101000000+0130", "2024-12-31T22:30:00Z"},
       {"20250101000000-0100", "2025-01-01T01:00:00Z"},
       {"2501010000Z", "2025-01-01T00:00:00Z"},  // UTCTime without seconds

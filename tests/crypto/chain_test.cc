@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <functional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/time.h"
@@ -416,6 +418,31 @@ TEST(SigningChain, LeafKeyOutsideScheme) {
   // CA keys are not restricted to the signing scheme.
   Pki pki = Make(kKeep, kKeep, kKeep, KeyKind::kP256, KeyKind::kRsa1024);
   ExpectOk(pki.Chain());
+}
+
+TEST(SigningChain, SharedCertificatesAcrossThreads) {
+  // The engine validates cached chains from pool threads.
+  Pki good = Make(kKeep, kKeep, kKeep, KeyKind::kRsa2048, KeyKind::kP256);
+  Pki bad = Make([](CertSpec& s) { s.ext_key_usage = "serverAuth"; });
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        if (!ValidateSigningChain(good.Chain()).ok()) {
+          ++errors;
+        }
+        auto st = ValidateSigningChain(bad.Chain());
+        if (st.ok() || st.code() != CryptoError::kLeafExtendedKeyUsage) {
+          ++errors;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(errors.load(), 0);
 }
 
 // ---------------------------------------------------------------------------
