@@ -677,8 +677,8 @@ std::optional<base::Bytes> DecodePemBody(std::string_view body) {
   return out;
 }
 
-// FindPemBlocks returns the decoded blocks; `found_any` says whether any
-// BEGIN marker led to a block.
+// FindPemBlocks returns the decoded blocks (at most one more than
+// kMaxCertificatesPerFile, so the caller can tell that the bound was hit).
 std::vector<PemBlock> FindPemBlocks(std::string_view data) {
   static constexpr std::string_view kBegin = "-----BEGIN ";
   static constexpr std::string_view kEnd = "-----END ";
