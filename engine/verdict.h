@@ -16,6 +16,7 @@ namespace trustgate::engine {
 // Verdict is the artifact's outcome.
 enum class Verdict { kVerified, kSkipped, kFailed };
 std::string_view ToString(Verdict v);  // "verified" | "skipped" | "failed"
+std::optional<Verdict> VerdictFromString(std::string_view s);
 
 // Reason is the stable reason code (part of the output format; never
 // renumbered, never reused). The order of the signature-level codes is the
@@ -53,10 +54,12 @@ enum class Check {
 };
 inline constexpr size_t kCheckCount = 7;
 std::string_view ToString(Check c);  // "integrity", "trustedIdentity", ...
+std::optional<Check> CheckFromString(std::string_view s);
 
 // CheckStatus is the value of one validation in the output.
 enum class CheckStatus { kPass, kFail, kLogged, kSkipped };
 std::string_view ToString(CheckStatus s);  // "pass" | "fail" | ...
+std::optional<CheckStatus> CheckStatusFromString(std::string_view s);
 
 // CheckResult is one validation's outcome with why.
 struct CheckResult {
@@ -80,8 +83,8 @@ struct SignatureVerdict {
   std::optional<base::Time> signing_time;
   std::optional<base::Time> authentic_signing_time;
   std::optional<TimestampInfo> timestamp;
-  std::string trust_store;          // "ca:acme" of the matching store
-  std::vector<std::string> chain;   // SHA-256 hex fingerprints, leaf first
+  std::string trust_store;         // "ca:acme" of the matching store
+  std::vector<std::string> chain;  // SHA-256 hex fingerprints, leaf first
   std::array<CheckResult, kCheckCount> validations{};
   // reason: ok, or the reason of the first enforced failure.
   Reason reason = Reason::kOk;
