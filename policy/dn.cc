@@ -173,13 +173,8 @@ base::Result<std::vector<DnAttribute>, PolicyError> ParseDistinguishedName(
     return true;
   };
 
-  auto finish_value = [&](size_t end) -> std::optional<std::string> {
-    std::optional<std::string> value =
-        DecodeComponent(dn.substr(start, end - start));
-    if (!value) {
-      return std::nullopt;
-    }
-    return value;
+  auto finish_value = [&](size_t end) {
+    return DecodeComponent(dn.substr(start, end - start));
   };
 
   for (size_t i = 0; i < dn.size(); ++i) {

@@ -331,8 +331,62 @@ PolicyStatus ReadStatement(JsonReader& reader, dom::element elem, size_t index,
   return base::Ok{};
 }
 
+bool IsJsonSpace(uint8_t c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// FirstValueEnd returns the length of the first top-level JSON object or
+// array in `json` (leading whitespace included), or json.size() when the
+// text does not start with one or it is not closed. It only balances
+// brackets outside strings; the parser validates the value itself.
+size_t FirstValueEnd(base::ByteView json) {
+  size_t i = 0;
+  while (i < json.size() && IsJsonSpace(json[i])) {
+    ++i;
+  }
+  if (i == json.size() || (json[i] != '{' && json[i] != '[')) {
+    return json.size();
+  }
+  size_t depth = 0;
+  bool in_string = false;
+  for (; i < json.size(); ++i) {
+    uint8_t c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) {
+        return i + 1;
+      }
+    }
+  }
+  return json.size();
+}
+
 base::Result<RawDocument, PolicyError> ReadDocument(
     base::ByteView json, std::vector<std::string>* warnings) {
+  // notation-go decodes the policy with json.Decoder.Decode, which reads
+  // the first JSON value and never looks at what follows it. Do the same
+  // (the value itself is still parsed strictly), but say so.
+  size_t end = FirstValueEnd(json);
+  for (size_t i = end; i < json.size(); ++i) {
+    if (!IsJsonSpace(json[i])) {
+      warnings->push_back("content after the JSON document (at byte " +
+                          std::to_string(i) +
+                          ") is ignored, as notation ignores it; remove it");
+      json = json.first(end);
+      break;
+    }
+  }
   dom::parser parser;
   dom::element root;
   simdjson::error_code err = parser.parse(json.data(), json.size()).get(root);

@@ -146,6 +146,22 @@ TEST(ParseDistinguishedName, EmptyValuesAndEmptyDnParse) {
   EXPECT_FALSE(HasMandatoryDnAttributes(Parse("ST=WA,O=X")));
 }
 
+TEST(ParseDistinguishedName, EveryPrefixAndByteFlipIsHandled) {
+  const std::string dn = R"( C = US ;S=WA,O=a\,b\;c\\d,OU=\ x\ ,CN=caf\c3\a9)";
+  ASSERT_TRUE(ParseDistinguishedName(dn).ok());
+  for (size_t n = 0; n <= dn.size(); ++n) {
+    auto r = ParseDistinguishedName(dn.substr(0, n));
+    if (!r.ok()) {
+      EXPECT_EQ(r.code(), PolicyError::kBadDistinguishedName);
+    }
+    if (n < dn.size()) {
+      std::string flipped = dn;
+      flipped[n] = static_cast<char>(flipped[n] ^ 0x21);
+      (void)ParseDistinguishedName(flipped).ok();
+    }
+  }
+}
+
 TEST(IsDnSubset, Basics) {
   std::vector<DnAttribute> subject = {{"CN", "Notary"},
                                       {"O", "Notary Project"},

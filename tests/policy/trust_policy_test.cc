@@ -1,6 +1,7 @@
 #include "policy/trust_policy.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -106,6 +107,26 @@ TEST(TrustPolicyJson, RejectsSyntaxErrors) {
   EXPECT_EQ(r.code(), PolicyError::kMalformedJson);
 }
 
+TEST(TrustPolicyJson, IgnoresContentAfterTheDocumentLikeGoDecoder) {
+  // notation's json.Decoder.Decode stops after the first value.
+  std::string doc = Document({BaseStatement()}).dump();
+  auto r = ParseText(doc + "\n{\"version\": \"2.0\"} trailing [");
+  ASSERT_TRUE(r.ok()) << r.detail();
+  EXPECT_EQ(r->warnings.size(), 1u);
+  auto clean = ParseText("  " + doc + " \n\t");
+  ASSERT_TRUE(clean.ok()) << clean.detail();
+  EXPECT_TRUE(clean->warnings.empty());
+  // Brackets inside strings do not end the value early.
+  json tricky = Document({BaseStatement("a}]\"{")});
+  auto t = ParseText(tricky.dump() + "x");
+  ASSERT_TRUE(t.ok()) << t.detail();
+  EXPECT_EQ(t->statements[0].name, "a}]\"{");
+  // The first value itself must still be complete and valid.
+  auto cut = ParseText(doc.substr(0, doc.size() - 1));
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.code(), PolicyError::kMalformedJson);
+}
+
 TEST(TrustPolicyJson, RejectsWrongTypes) {
   ExpectRule(json::array(), PolicyError::kMalformedJson, "json-type");
   ExpectRule(WithVersion(1.0), PolicyError::kMalformedJson, "json-type");
@@ -189,6 +210,24 @@ TEST(TrustPolicyJson, NullMeansAbsent) {
   ExpectInvalid(DocumentOf(null_statement), "name-missing");
   ExpectInvalid(OneStatement([](json& s) { s["trustStores"] = {nullptr}; }),
                 "trust-store-malformed");
+}
+
+TEST(TrustPolicyJson, HostileBytesNeverCrash) {
+  std::string doc =
+      OneStatement([](json& s) {
+        s["trustedIdentities"] = {
+            "x509.subject: C=US, ST=WA, O=a\\, b, CN=\\ x\\ "};
+        s["signatureVerification"]["override"] = {{"expiry", "log"}};
+      }).dump();
+  ASSERT_TRUE(ParseText(doc).ok());
+  size_t rejected = 0;
+  for (size_t n = 0; n < doc.size(); ++n) {
+    rejected += ParseText(doc.substr(0, n)).ok() ? 0 : 1;
+    std::string flipped = doc;
+    flipped[n] = static_cast<char>(flipped[n] ^ 0x5a);
+    (void)ParseText(flipped).ok();
+  }
+  EXPECT_EQ(rejected, doc.size());
 }
 
 // ------------------------------------------------------------- document
@@ -598,11 +637,13 @@ TEST(LoadTrustPolicyFile, ReadsHashesAndRefuses) {
   auto other = ParseText(text + "\n");
   ASSERT_TRUE(other.ok());
   EXPECT_NE(other->sha256, direct->sha256);
-  // SHA-256 of the bytes, not of the meaning: known vector.
-  auto sum = ParseText(R"({"version":"1.0","trustPolicies":[)" +
-                       BaseStatement().dump() + "]}");
-  ASSERT_TRUE(sum.ok());
-  EXPECT_EQ(base::HexEncode(sum->sha256).size(), 64u);
+  // SHA-256 of the bytes, not of the meaning.
+  std::array<uint8_t, 32> want{};
+  unsigned int len = 0;
+  ASSERT_EQ(EVP_Digest(text.data(), text.size(), want.data(), &len,
+                       EVP_sha256(), nullptr),
+            1);
+  EXPECT_EQ(ok->sha256, want);
 
   auto missing = LoadTrustPolicyFile(dir.path() / "nope.json");
   ASSERT_FALSE(missing.ok());
