@@ -12,6 +12,10 @@ namespace {
 using Json = nlohmann::ordered_json;
 using ReportResult = base::Result<ArtifactVerdict, ReportError>;
 
+// kTextDetailColumn: where details start in a text line when the reference
+// is shorter (10 for the verdict label, 64 for the reference and tags).
+constexpr size_t kTextDetailColumn = 74;
+
 // kMaxDepth: the deepest nesting the record uses is 4 (artifact ->
 // signatures -> signature -> timestamp/validations/findings -> finding).
 constexpr int kMaxDepth = 6;
@@ -561,6 +565,15 @@ std::string TextLine(const ArtifactVerdict& v,
       line += Sanitize(v.tags[i]);
     }
     line += ')';
+  }
+  // Pad the reference so details start in one column for usual lengths
+  // (columns, not bytes: "…" is one column).
+  size_t columns = 0;
+  for (char c : line) {
+    columns += (static_cast<unsigned char>(c) & 0xc0) != 0x80 ? 1 : 0;
+  }
+  if (columns < kTextDetailColumn) {
+    line.append(kTextDetailColumn - columns, ' ');
   }
   switch (v.verdict) {
     case Verdict::kVerified: {
