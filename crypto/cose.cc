@@ -1047,7 +1047,8 @@ void AppendHead(uint8_t major, uint64_t n, base::Bytes* out) {
 
 }  // namespace
 
-base::Result<Envelope, CryptoError> ParseCose(base::ByteView bytes) {
+base::Result<Envelope, CryptoError> ParseCose(base::ByteView bytes,
+                                              ParseOptions options) {
   if (bytes.size() > kMaxEnvelopeBytes) {
     return CoseError(CryptoError::kTooLarge,
                      std::to_string(bytes.size()) + " bytes; at most " +
@@ -1201,7 +1202,7 @@ base::Result<Envelope, CryptoError> ParseCose(base::ByteView bytes) {
   AppendHead(2, envelope.payload.size(), &tbs);
   tbs.insert(tbs.end(), envelope.payload.begin(), envelope.payload.end());
 
-  TG_RETURN_IF_ERROR(internal::FinishEnvelope(&envelope, chain_der));
+  TG_RETURN_IF_ERROR(internal::FinishEnvelope(&envelope, chain_der, options));
   return envelope;
 }
 

@@ -54,12 +54,13 @@ std::string_view ToString(SigningScheme s) {
 }
 
 base::Result<Envelope, CryptoError> ParseEnvelope(EnvelopeFormat format,
-                                                  base::ByteView bytes) {
+                                                  base::ByteView bytes,
+                                                  ParseOptions options) {
   switch (format) {
     case EnvelopeFormat::kJws:
-      return ParseJws(bytes);
+      return ParseJws(bytes, options);
     case EnvelopeFormat::kCose:
-      return ParseCose(bytes);
+      return ParseCose(bytes, options);
   }
   return base::MakeError(CryptoError::kMalformed, "unknown envelope format");
 }
@@ -67,7 +68,8 @@ base::Result<Envelope, CryptoError> ParseEnvelope(EnvelopeFormat format,
 namespace internal {
 
 base::Status<CryptoError> FinishEnvelope(
-    Envelope* envelope, const std::vector<base::ByteView>& certificate_der) {
+    Envelope* envelope, const std::vector<base::ByteView>& certificate_der,
+    ParseOptions options) {
   // signature-specification.md "Content Type": the only supported value;
   // notation-go ValidatePayloadContentType.
   if (envelope->content_type != kPayloadContentType) {
@@ -123,7 +125,15 @@ base::Status<CryptoError> FinishEnvelope(
             " certificates; at most " + std::to_string(kMaxCertificates) +
             " are accepted");
   }
+  envelope->certificate_der.clear();
+  envelope->certificate_der.reserve(certificate_der.size());
+  for (base::ByteView der : certificate_der) {
+    envelope->certificate_der.emplace_back(der.begin(), der.end());
+  }
   envelope->certificate_chain.clear();
+  if (options.certificates == CertificateParsing::kDeferred) {
+    return base::Ok{};
+  }
   envelope->certificate_chain.reserve(certificate_der.size());
   for (size_t i = 0; i < certificate_der.size(); ++i) {
     auto cert = Certificate::FromDer(certificate_der[i]);

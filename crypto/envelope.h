@@ -93,11 +93,34 @@ struct Envelope {
   std::optional<std::string> verification_plugin_min_version;
   std::vector<std::string> critical;  // every name listed in crit
   std::vector<ExtendedAttribute> extended_attributes;
-  std::string signing_agent;                      // unprotected, optional
+  std::string signing_agent;  // unprotected, optional
+  // certificate_der: the embedded chain as carried, leaf first (always
+  // filled). certificate_chain: the same parsed, unless ParseOptions
+  // deferred that to the caller (who fills it, e.g. from a chain cache,
+  // before VerifyEnvelopeIntegrity).
+  std::vector<base::Bytes> certificate_der;
   std::vector<CertificatePtr> certificate_chain;  // leaf first
   base::Bytes signature;                          // raw signature bytes
   base::Bytes signed_bytes;  // exactly the bytes the signature covers
   std::optional<base::Bytes> timestamp_token;  // RFC 3161 TimeStampToken
+};
+
+// CertificateParsing says whether parsing an envelope also parses its
+// embedded certificates.
+enum class CertificateParsing {
+  // Parse every certificate into Envelope::certificate_chain (a DER error
+  // fails the parse). The default.
+  kParse,
+  // Only bound and copy the DER into Envelope::certificate_der; the caller
+  // parses (or looks up) the chain. Certificate parsing costs far more than
+  // the rest of an envelope (OpenSSL 3 key decoding), so a caller with a
+  // chain cache keyed by DER should defer it.
+  kDeferred,
+};
+
+// ParseOptions tunes ParseEnvelope / ParseJws / ParseCose.
+struct ParseOptions {
+  CertificateParsing certificates = CertificateParsing::kParse;
 };
 
 // ParseEnvelope parses `bytes` as `format` (dispatching to ParseJws /
@@ -111,7 +134,8 @@ struct Envelope {
 // kDuplicateKey, kMissingAttribute, kBadAttribute, kUnsupportedAlgorithm,
 // kBadContentType or kChainEmpty.
 base::Result<Envelope, CryptoError> ParseEnvelope(EnvelopeFormat format,
-                                                  base::ByteView bytes);
+                                                  base::ByteView bytes,
+                                                  ParseOptions options = {});
 
 // VerifyEnvelopeIntegrity checks the envelope's signature with the leaf's
 // key: the algorithm must be the one AlgorithmForKey derives from the leaf
@@ -146,10 +170,12 @@ namespace internal {
 // that ParseJws / ParseCose filled in: non-empty payload and signature,
 // Notation's payload content type, expiry strictly after the signing time
 // (notation-core-go base.validateSigningAndExpiryTime), a non-empty chain
-// of at most kMaxCertificates DER certificates, which it parses into
-// certificate_chain. For jws.cc and cose.cc only.
+// of at most kMaxCertificates DER certificates, which it copies into
+// certificate_der and (unless deferred) parses into certificate_chain. For
+// jws.cc and cose.cc only.
 base::Status<CryptoError> FinishEnvelope(
-    Envelope* envelope, const std::vector<base::ByteView>& certificate_der);
+    Envelope* envelope, const std::vector<base::ByteView>& certificate_der,
+    ParseOptions options);
 
 }  // namespace internal
 

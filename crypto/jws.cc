@@ -413,7 +413,8 @@ base::Result<element, CryptoError> ParseStrictJson(
 
 }  // namespace internal
 
-base::Result<Envelope, CryptoError> ParseJws(base::ByteView bytes) {
+base::Result<Envelope, CryptoError> ParseJws(base::ByteView bytes,
+                                             ParseOptions options) {
   if (bytes.size() > kMaxEnvelopeBytes) {
     return JwsError(CryptoError::kTooLarge,
                     std::to_string(bytes.size()) + " bytes; at most " +
@@ -513,7 +514,7 @@ base::Result<Envelope, CryptoError> ParseJws(base::ByteView bytes) {
                                payload_view.begin(), payload_view.end());
 
   std::vector<base::ByteView> chain_views(chain_der.begin(), chain_der.end());
-  TG_RETURN_IF_ERROR(internal::FinishEnvelope(&envelope, chain_views));
+  TG_RETURN_IF_ERROR(internal::FinishEnvelope(&envelope, chain_views, options));
   return envelope;
 }
 

@@ -14,7 +14,8 @@
 namespace trustgate::crypto {
 
 // ParseJws parses a flattened JWS JSON envelope; see ParseEnvelope.
-base::Result<Envelope, CryptoError> ParseJws(base::ByteView bytes);
+base::Result<Envelope, CryptoError> ParseJws(base::ByteView bytes,
+                                             ParseOptions options = {});
 
 namespace internal {
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -250,8 +251,7 @@ TEST(Cose, NonMinimalProtectedHeadIsSignedMinimally) {
   EXPECT_TRUE(VerifyEnvelopeIntegrity(*e).ok());
 }
 
-// --- tag and framing
-// -----------------------------------------------------------
+// Tag and framing.
 
 TEST(Cose, MustBeTaggedCoseSign1) {
   CoseInput in;
@@ -417,8 +417,7 @@ TEST(Cose, DuplicateKeysAreRefused) {
             CryptoError::kDuplicateKey);
 }
 
-// --- protected header rules
-// ----------------------------------------------------
+// Protected header rules.
 
 TEST(Cose, CritRules) {
   CborMap m = CoseProtected(kPs256);
@@ -637,8 +636,7 @@ TEST(Cose, InvalidUtf8TextIsMalformed) {
   EXPECT_EQ(ParseCode(CoseWith(m)), CryptoError::kMalformed);
 }
 
-// --- unprotected header
-// ------------------------------------------------------------
+// Unprotected header.
 
 TEST(Cose, UnprotectedHeaderRules) {
   const base::Bytes der = SignerForAlgorithm(kPs256).cert_der;
@@ -741,6 +739,49 @@ TEST(Cose, PayloadAndSignatureShape) {
   bytes.resize(bytes.size() - 259);
   bytes.push_back(0x40);
   EXPECT_EQ(ParseCode(bytes), CryptoError::kMissingAttribute);
+}
+
+TEST(Cose, RandomMutationsNeverCrash) {
+  // Every mutated envelope either parses or fails with a code; whatever
+  // parses can be checked for integrity. (Most useful under ASan/UBSan.)
+  CborMap m = CoseProtected(kEs256, SigningScheme::kX509, true);
+  m.Set(Label("com.example.x"),
+        Cbor().Map(2).Text("a").Array(2).Uint(1).Tag(1).Uint(2).Int(-3).Bytes(
+            {9}));
+  CoseInput in;
+  in.protected_map = m;
+  const base::Bytes good = SignCose(SignerForAlgorithm(kEs256), kEs256, in);
+  std::mt19937 rng(20240601);
+  int parsed = 0;
+  for (int i = 0; i < 4000; ++i) {
+    base::Bytes b = good;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < edits; ++k) {
+      const size_t at = rng() % b.size();
+      switch (rng() % 4) {
+        case 0:
+          b[at] = static_cast<uint8_t>(rng());
+          break;
+        case 1:
+          b[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
+          break;
+        case 2:
+          b.resize(at + 1);
+          break;
+        default:
+          b.insert(b.begin() + static_cast<std::ptrdiff_t>(at),
+                   static_cast<uint8_t>(rng()));
+          break;
+      }
+    }
+    auto e = ParseCose(b);
+    if (e.ok()) {
+      ++parsed;
+      (void)VerifyEnvelopeIntegrity(*e);
+    }
+  }
+  // Some mutations land in the signature or the agent and still parse.
+  EXPECT_GT(parsed, 0);
 }
 
 }  // namespace

@@ -92,8 +92,52 @@ TEST(Envelope, IntegrityNeedsASupportedLeafKey) {
   }
 }
 
-// --- ParsePayload
-// ---------------------------------------------------------------
+TEST(Envelope, DeferredCertificateParsing) {
+  const ParseOptions deferred{CertificateParsing::kDeferred};
+  for (EnvelopeFormat format : {EnvelopeFormat::kJws, EnvelopeFormat::kCose}) {
+    SCOPED_TRACE(ToString(format));
+    const base::Bytes bytes = format == EnvelopeFormat::kJws
+                                  ? envtest::ToBytes(envtest::GoodJws(kPs256))
+                                  : envtest::GoodCose(kPs256);
+    auto parsed = ParseEnvelope(format, bytes);
+    ASSERT_TRUE(parsed.ok()) << parsed.detail();
+    ASSERT_EQ(parsed->certificate_der.size(), 1u);
+    EXPECT_EQ(parsed->certificate_der[0],
+              envtest::SignerForAlgorithm(kPs256).cert_der);
+    ASSERT_EQ(parsed->certificate_chain.size(), 1u);
+
+    auto e = ParseEnvelope(format, bytes, deferred);
+    ASSERT_TRUE(e.ok()) << e.detail();
+    EXPECT_EQ(e->certificate_der, parsed->certificate_der);
+    EXPECT_TRUE(e->certificate_chain.empty());
+    // Integrity needs the chain the caller supplies.
+    EXPECT_EQ(VerifyEnvelopeIntegrity(*e).code(), CryptoError::kChainEmpty);
+    Envelope filled = *e;
+    filled.certificate_chain = parsed->certificate_chain;
+    EXPECT_TRUE(VerifyEnvelopeIntegrity(filled).ok());
+  }
+  // Deferred: bad DER is the caller's to find; the bounds still hold.
+  envtest::CoseInput in;
+  in.protected_map = envtest::CoseProtected(kPs256);
+  in.unprotected_map.Set(envtest::Label(33),
+                         envtest::Cbor().Array(1).Bytes({1, 2, 3}));
+  const base::Bytes bad_der =
+      envtest::SignCose(envtest::SignerForAlgorithm(kPs256), kPs256, in);
+  EXPECT_EQ(ParseEnvelope(EnvelopeFormat::kCose, bad_der).code(),
+            CryptoError::kMalformed);
+  auto e = ParseEnvelope(EnvelopeFormat::kCose, bad_der, deferred);
+  ASSERT_TRUE(e.ok()) << e.detail();
+  EXPECT_EQ(e->certificate_der, (std::vector<base::Bytes>{{1, 2, 3}}));
+  in.unprotected_map.Set(envtest::Label(33), envtest::Cbor().Array(0));
+  EXPECT_EQ(ParseEnvelope(EnvelopeFormat::kCose,
+                          envtest::SignCose(envtest::SignerForAlgorithm(kPs256),
+                                            kPs256, in),
+                          deferred)
+                .code(),
+            CryptoError::kChainEmpty);
+}
+
+// ParsePayload.
 
 std::optional<CryptoError> PayloadCode(std::string_view json) {
   auto r = ParsePayload(base::AsBytes(json));

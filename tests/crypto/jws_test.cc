@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -322,7 +323,7 @@ TEST(Jws, PssSaltLengthIsNotCheckedForJws) {
   }
 }
 
-// --- crit -------------------------------------------------------------------
+// Crit.
 
 TEST(Jws, CritRules) {
   const std::string base =
@@ -454,7 +455,7 @@ TEST(Jws, VerificationPluginAttributes) {
   EXPECT_FALSE(e->verification_plugin_min_version.has_value());
 }
 
-// --- scheme and times -------------------------------------------------------
+// Scheme and times.
 
 TEST(Jws, SchemeAndTimeRules) {
   const std::string start =
@@ -527,7 +528,7 @@ TEST(Jws, ExpiryMustBeAfterTheSigningTime) {
   EXPECT_EQ(ParseCode(JwsWith(sa)), CryptoError::kBadAttribute);
 }
 
-// --- alg and cty ------------------------------------------------------------
+// Alg and cty.
 
 TEST(Jws, AlgorithmMustBeANotaryOne) {
   for (const char* alg : {"RS256", "HS256", "none", "ps256", "EdDSA", ""}) {
@@ -554,8 +555,7 @@ TEST(Jws, ContentTypeMustBeNotations) {
   EXPECT_EQ(ParseCode(JwsWith(h)), CryptoError::kMissingAttribute);
 }
 
-// --- base64
-// -------------------------------------------------------------------
+// Base64.
 
 TEST(Jws, SegmentsMustBeBase64UrlWithoutPadding) {
   const std::string good = GoodJws(kPs256);
@@ -706,8 +706,7 @@ TEST(Jws, EmptyPayloadOrSignatureIsMissing) {
   EXPECT_EQ(ParseCode(text), CryptoError::kMissingAttribute);
 }
 
-// --- duplicate keys
-// -----------------------------------------------------------
+// Duplicate keys.
 
 TEST(Jws, DuplicateKeysAreRefusedEverywhere) {
   const envtest::Signer& signer = SignerForAlgorithm(kPs256);
@@ -749,8 +748,7 @@ TEST(Jws, DuplicateKeysAreRefusedEverywhere) {
   EXPECT_EQ(ParsePayload(e->payload).code(), CryptoError::kDuplicateKey);
 }
 
-// --- malformed, truncated, oversize
-// -------------------------------------------
+// Malformed, truncated, oversize.
 
 TEST(Jws, InvalidJsonIsMalformed) {
   const std::string good = GoodJws(kPs256);
@@ -780,6 +778,40 @@ TEST(Jws, OversizeInputIsRefusedBeforeParsing) {
   EXPECT_TRUE(Parse(at_bound).ok());
   at_bound.push_back(' ');
   EXPECT_EQ(ParseCode(at_bound), CryptoError::kTooLarge);
+}
+
+TEST(Jws, RandomMutationsNeverCrash) {
+  JwsInput in;
+  in.protected_json = JwsProtected(kEs256, SigningScheme::kX509, true,
+                                   R"(,"com.example.x":{"a":[1,{"b":null}]})");
+  const std::string good = SignJws(SignerForAlgorithm(kEs256), kEs256, in);
+  std::mt19937 rng(20240602);
+  int parsed = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string t = good;
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < edits; ++k) {
+      const size_t at = rng() % t.size();
+      switch (rng() % 3) {
+        case 0:
+          t[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          t.resize(at + 1);
+          break;
+        default:
+          t.insert(t.begin() + static_cast<std::ptrdiff_t>(at),
+                   "{}[]\",:0aA="[rng() % 11]);
+          break;
+      }
+    }
+    auto e = Parse(t);
+    if (e.ok()) {
+      ++parsed;
+      (void)VerifyEnvelopeIntegrity(*e);
+    }
+  }
+  EXPECT_GT(parsed, 0);
 }
 
 }  // namespace
