@@ -4,9 +4,11 @@
 #include <chrono>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "base/time.h"
+#include "tools/mkmirror/compare.h"
 #include "tools/mkmirror/scenarios.h"
 
 namespace mk = trustgate::mkmirror;
@@ -21,7 +23,12 @@ int main(int argc, char** argv) {
   std::string now = "2026-01-01T00:00:00Z";
   std::string key = "ec256";
   std::string envelope = "jws";
-  app.add_option("--out", out, "output directory")->required();
+  std::vector<std::string> compare;
+  app.add_option("--out", out, "output directory (required unless --compare)");
+  app.add_option("--compare", compare,
+                 "compare EXPECTED ACTUAL verdict files (JSON Lines) instead "
+                 "of generating; exit 1 on any difference")
+      ->expected(2);
   app.add_option("--preset", preset, "what to generate")
       ->check(CLI::IsMember({"demo", "test", "bench"}));
   app.add_option("--seed", options.seed, "seed of every key and signature");
@@ -43,6 +50,28 @@ int main(int argc, char** argv) {
   app.add_option("--layer-size", options.layer_size,
                  "bench: bytes per layer (default 4096)");
   CLI11_PARSE(app, argc, argv);
+
+  if (!compare.empty()) {
+    auto result = mk::CompareVerdicts(compare[0], compare[1]);
+    if (!result.ok()) {
+      std::cerr << "mkmirror: " << result.detail() << "\n";
+      return 2;
+    }
+    for (const std::string& d : result->differences) {
+      std::cerr << "mkmirror: " << d << "\n";
+    }
+    std::cerr << "mkmirror: " << result->matched << " of " << result->expected
+              << " artifacts as expected";
+    if (!result->differences.empty()) {
+      std::cerr << ", " << result->differences.size() << " differences";
+    }
+    std::cerr << "\n";
+    return result->differences.empty() ? 0 : 1;
+  }
+  if (out.empty()) {
+    std::cerr << "mkmirror: --out DIR is required (see --help)\n";
+    return 2;
+  }
 
   options.out = out;
   options.preset = *mk::PresetFromName(preset);
