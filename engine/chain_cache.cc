@@ -196,36 +196,47 @@ TrustOutcome ChainCache::Compute(const ChainFacts& facts,
   // is on the leaf's subject only.
   const auto& leaf = *facts.certificates.front();
   bool any_x509 = false;
-  if (leaf.subject_multi_valued()) {
-    // notation-go parses the leaf subject as an RFC 4514 DN, which refuses
-    // multi-valued RDNs: such a leaf never matches an x509 identity.
-    out.identity_detail = "signing certificate subject \"" +
-                          leaf.SubjectString() +
-                          "\" has a multi-valued RDN and cannot be matched";
-  }
+  bool wildcard = false;
   for (const policy::TrustedIdentity& identity : statement.trusted_identities) {
-    if (identity.kind == policy::TrustedIdentity::Kind::kWildcard) {
-      out.identity_ok = true;
-      break;
-    }
-    if (identity.kind == policy::TrustedIdentity::Kind::kX509Subject &&
-        !leaf.subject_multi_valued()) {
-      any_x509 = true;
-      if (policy::IsDnSubset(identity.x509_subject, leaf.subject())) {
-        out.identity_ok = true;
-        break;
+    wildcard =
+        wildcard || identity.kind == policy::TrustedIdentity::Kind::kWildcard;
+    any_x509 = any_x509 ||
+               identity.kind == policy::TrustedIdentity::Kind::kX509Subject;
+  }
+  if (wildcard) {
+    out.identity_ok = true;
+  } else if (!any_x509) {
+    out.identity_detail =
+        "no x509 trusted identities are configured in "
+        "statement \"" +
+        statement.name + "\"";
+  } else {
+    // notation-go parses the leaf's printed subject with the policy's DN
+    // rules (and requires C, ST and O) before the subset match.
+    auto subject = policy::LeafSubjectForMatch(leaf);
+    if (!subject.ok()) {
+      out.identity_detail = "signing certificate subject \"" +
+                            leaf.SubjectString() +
+                            "\" cannot be matched against trusted "
+                            "identities: " +
+                            subject.detail();
+    } else {
+      for (const policy::TrustedIdentity& identity :
+           statement.trusted_identities) {
+        if (identity.kind == policy::TrustedIdentity::Kind::kX509Subject &&
+            policy::IsDnSubset(identity.x509_subject, subject.value())) {
+          out.identity_ok = true;
+          break;
+        }
+      }
+      if (!out.identity_ok) {
+        out.identity_detail = "signing certificate subject \"" +
+                              leaf.SubjectString() +
+                              "\" does not match the trusted identities of "
+                              "statement \"" +
+                              statement.name + "\"";
       }
     }
-  }
-  if (!out.identity_ok && out.identity_detail.empty()) {
-    out.identity_detail =
-        any_x509 ? "signing certificate subject \"" + leaf.SubjectString() +
-                       "\" does not match the trusted identities of "
-                       "statement \"" +
-                       statement.name + "\""
-                 : "no x509 trusted identities are configured in statement "
-                   "\"" +
-                       statement.name + "\"";
   }
   return out;
 }

@@ -27,6 +27,9 @@ base::Result<LoadedConfig, ConfigError> LoadConfig(const ConfigPaths& paths) {
     return base::MakeError(ConfigError::kPolicy, policy.detail());
   }
   config.policy = std::move(policy).value();
+  for (const std::string& warning : config.policy.warnings) {
+    config.warnings.push_back("trust policy: " + warning);
+  }
 
   config.trust_store_root =
       paths.trust_store_dir.value_or(paths.config_dir / "truststore");
