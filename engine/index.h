@@ -10,11 +10,16 @@
 // ------------------
 // The file is marked with `PRAGMA application_id = 0x54474958` ("TGIX") and
 // `PRAGMA user_version = 1`; the `meta` table repeats both so that a person
-// with the sqlite3 shell can see them. Connections use
-// `PRAGMA journal_mode=WAL` (persistent), `synchronous=NORMAL`,
-// `busy_timeout=5000`. Times are INTEGER microseconds since the Unix epoch,
-// UTC (they compare and sort correctly; `datetime(x / 1000000,
-// 'unixepoch')` prints one). Absent values are NULL, never ''.
+// with the sqlite3 shell can see them. The file is in
+// `PRAGMA journal_mode=WAL` (persistent); read-write connections add
+// `synchronous=NORMAL`, `cache_size=-65536`, `wal_autocheckpoint=8192`;
+// every connection waits up to 5 s for a lock (`busy_timeout`). Read-only
+// connections set `query_only`; like every WAL reader they may create the
+// `-wal`/`-shm` side files when absent (never the database itself), and on
+// read-only media, where they cannot, the file is read with
+// `immutable=1` (no writer can be active there). Times are INTEGER microseconds
+// since the Unix epoch, UTC (they compare and sort correctly; `datetime(x /
+// 1000000, 'unixepoch')` prints one). Optional columns hold NULL, never ''.
 //
 //   CREATE TABLE meta (
 //     key   TEXT PRIMARY KEY,          -- 'application' = 'trustgate-index',
