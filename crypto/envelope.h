@@ -26,7 +26,8 @@ inline constexpr std::string_view kPayloadContentType =
     "application/vnd.cncf.notary.payload.v1+json";
 
 // kMaxEnvelopeBytes bounds an envelope (as Notation bounds a signature
-// blob); kMaxCertificates bounds its embedded chain.
+// blob: notation-go registry maxBlobSizeLimit, 32 MiB); kMaxCertificates
+// bounds its embedded chain.
 inline constexpr size_t kMaxEnvelopeBytes = size_t{32} << 20;
 inline constexpr size_t kMaxCertificates = 100;
 
