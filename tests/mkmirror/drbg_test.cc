@@ -93,6 +93,25 @@ TEST(Drbg, KeyGenerationIsReproducible) {
   EVP_PKEY_free(rsa2);
 }
 
+TEST(Drbg, ScopedInstallRestoresOpenSslRng) {
+  RestoreDefaultRng();
+  ASSERT_FALSE(DeterministicRngInstalled());
+  {
+    ScopedDeterministicRng scoped;
+    ASSERT_TRUE(scoped.ok());
+    EXPECT_TRUE(DeterministicRngInstalled());
+  }
+  EXPECT_FALSE(DeterministicRngInstalled());
+  // Back on OpenSSL's RNG, a reseed no longer makes draws repeat.
+  ReseedRng(1, "x");
+  uint8_t a[32];
+  ASSERT_EQ(RAND_bytes(a, sizeof(a)), 1);
+  ReseedRng(1, "x");
+  uint8_t b[32];
+  ASSERT_EQ(RAND_bytes(b, sizeof(b)), 1);
+  EXPECT_NE(base::Bytes(a, a + 32), base::Bytes(b, b + 32));
+}
+
 TEST(FastStream, DeterministicAndDistinctPerStream) {
   std::vector<uint8_t> a(1000), b(1000), c(1000);
   FastStream(1, 2).Fill(a.data(), a.size());

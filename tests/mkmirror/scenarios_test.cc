@@ -12,6 +12,7 @@
 
 #include "tests/mkmirror/envelope_check.h"
 #include "tests/mkmirror/temp_dir.h"
+#include "tools/mkmirror/drbg.h"
 #include "tools/mkmirror/util.h"
 
 namespace trustgate::mkmirror {
@@ -483,6 +484,10 @@ TEST_F(TestPreset, SameSeedSameBytesOtherSeedOtherBytes) {
       Slurp(out() / "config/truststore/x509/ca/payments/payments-root-ca.pem"),
       Slurp(other.path() /
             "config/truststore/x509/ca/payments/payments-root-ca.pem"));
+}
+
+TEST_F(TestPreset, LeavesOpenSslRngAlone) {
+  EXPECT_FALSE(DeterministicRngInstalled());
 }
 
 TEST_F(TestPreset, RefusesToOverwrite) {

@@ -61,6 +61,14 @@ bool InstallDeterministicRng() {
   return RAND_set_rand_method(&kMethod) == 1;
 }
 
+bool DeterministicRngInstalled() { return RAND_get_rand_method() == &kMethod; }
+
+void RestoreDefaultRng() {
+  if (RAND_get_rand_method() == &kMethod) {
+    RAND_set_rand_method(RAND_OpenSSL());
+  }
+}
+
 void ReseedRng(uint64_t seed, std::string_view label) {
   std::string material;
   material.reserve(8 + label.size());

@@ -23,6 +23,28 @@ namespace trustgate::mkmirror {
 // deterministic DRBG. Idempotent. Returns false if OpenSSL refused it.
 bool InstallDeterministicRng();
 
+// DeterministicRngInstalled tells whether OpenSSL currently draws from the
+// deterministic DRBG.
+bool DeterministicRngInstalled();
+
+// RestoreDefaultRng puts OpenSSL's own RNG back (for processes, such as
+// test binaries, that generate a mirror and then go on to other work).
+void RestoreDefaultRng();
+
+// ScopedDeterministicRng installs the deterministic RNG for its lifetime.
+class ScopedDeterministicRng {
+ public:
+  ScopedDeterministicRng() : ok_(InstallDeterministicRng()) {}
+  ~ScopedDeterministicRng() { RestoreDefaultRng(); }
+  ScopedDeterministicRng(const ScopedDeterministicRng&) = delete;
+  ScopedDeterministicRng& operator=(const ScopedDeterministicRng&) = delete;
+  // ok tells whether OpenSSL accepted the method.
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_;
+};
+
 // ReseedRng re-keys the calling thread's DRBG from `seed` and `label`
 // (key = SHA-256(seed || label), counter reset).
 void ReseedRng(uint64_t seed, std::string_view label);

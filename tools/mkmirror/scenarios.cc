@@ -159,6 +159,12 @@ class Generator {
   explicit Generator(const Options& options) : options_(options) {}
 
   base::Result<Summary, MkError> Run() {
+    // Every key, nonce and salt from the seeded DRBG, for this run only.
+    ScopedDeterministicRng rng;
+    if (!rng.ok()) {
+      return base::MakeError(MkError::kCrypto,
+                             "cannot install the deterministic RNG");
+    }
     TG_RETURN_IF_ERROR(Prepare());
     switch (options_.preset) {
       case Preset::kTest:
@@ -184,10 +190,6 @@ class Generator {
   int64_t now() const { return options_.now; }
 
   base::Status<MkError> Prepare() {
-    if (!InstallDeterministicRng()) {
-      return base::MakeError(MkError::kCrypto,
-                             "cannot install the deterministic RNG");
-    }
     for (const char* name : {"mirror", "config", "expected.jsonl"}) {
       std::error_code ec;
       if (std::filesystem::exists(options_.out / name, ec)) {
