@@ -87,6 +87,21 @@ bool IsNonDistributableLayer(std::string_view media_type);
 // are rejected. `expected_media_type` is the mediaType of the descriptor
 // that pointed here (used when the document omits its own mediaType); when
 // both are present and differ, parsing fails with kMalformed.
+//
+// Strictness (kMalformed unless noted): not JSON or not an object; above
+// kManifestMaxBytes (kTooLarge); a duplicate key anywhere in the document;
+// a key that differs from a known field only in a way Go's encoding/json
+// ignores ("MediaType", "ſubject"), since Notation would read it as
+// that field; schemaVersion absent or not the integer 2 (image-spec: it is
+// REQUIRED); a document mediaType other than the OCI/Docker manifest and
+// index types; an image manifest without config or with "manifests"; an
+// index without "manifests" or with config/layers; a descriptor without
+// mediaType, digest or size, a size that is negative, fractional or above
+// int64; a digest Digest::Parse refuses (kBadDigest); a known field of the
+// wrong JSON type, null included; platform without architecture and os.
+// Unknown fields are ignored (descriptor.md). The kind comes from the
+// document's mediaType, else `expected_media_type` when it is a known
+// type, else the structure ("manifests" vs "config"/"layers").
 base::Result<Manifest, IoError> ParseManifest(
     base::ByteView json, std::string_view expected_media_type);
 

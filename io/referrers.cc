@@ -51,11 +51,17 @@ bool IsManifestOrIndex(std::string_view media_type) {
 }
 
 // Cached is what reading one (digest, mediaType) proved, independent of the
-// size a particular descriptor claims.
+// size a particular descriptor claims. To keep memory proportional to the
+// output, the parsed manifest of an image manifest is handed out (moved)
+// on first use and only its summary stays; image indexes stay cached whole
+// (recording walks revisit their children).
 struct Cached {
   bool read = false;         // bytes were read (actual_size is meaningful)
   uint64_t actual_size = 0;  // bytes on disk
-  std::optional<Manifest> manifest;
+  bool parsed = false;       // read, digest-checked and parsed
+  ManifestKind kind = ManifestKind::kImageManifest;
+  bool is_signature = false;
+  std::optional<Manifest> manifest;  // while not yet handed out, or index
   std::optional<base::Error<IoError>> error;
 };
 
@@ -89,6 +95,10 @@ class GraphBuilder {
 
   ManifestLoad Load(const Descriptor& d);
   Cached Fetch(const Descriptor& d);
+  const Cached* Peek(const Descriptor& d) const;
+  bool Expanded(const Descriptor& d) const {
+    return expanded_.contains(Key(d));
+  }
   void Classify(const Descriptor& d, const Manifest& m);
   void Visit(const Descriptor& d, const Manifest& m, size_t depth,
              Recording* rec);
@@ -135,8 +145,16 @@ Cached GraphBuilder::Fetch(const Descriptor& d) {
         "manifest " + d.digest.ToString() + ": " + c.error->detail;
     return c;
   }
+  c.parsed = true;
+  c.kind = parsed->kind;
+  c.is_signature = parsed->IsNotarySignature();
   c.manifest = std::move(parsed).value();
   return c;
+}
+
+const Cached* GraphBuilder::Peek(const Descriptor& d) const {
+  auto it = cache_.find(Key(d));
+  return it == cache_.end() ? nullptr : &it->second;
 }
 
 ManifestLoad GraphBuilder::Load(const Descriptor& d) {
@@ -151,7 +169,12 @@ ManifestLoad GraphBuilder::Load(const Descriptor& d) {
   }
   const std::string key = Key(d);
   auto it = cache_.find(key);
-  if (it == cache_.end()) {
+  // A manifest handed out before is read again when needed again (rare: a
+  // child shared by two artifact indexes, an artifact that was first
+  // reached as a subject).
+  const bool fetch = it == cache_.end() ||
+                     (it->second.parsed && !it->second.manifest.has_value());
+  if (fetch) {
     if (reads_ >= limits_.max_manifests) {
       if (!read_limit_warned_) {
         Warn("more than " + std::to_string(limits_.max_manifests) +
@@ -166,9 +189,9 @@ ManifestLoad GraphBuilder::Load(const Descriptor& d) {
       return out;
     }
     ++reads_;
-    it = cache_.emplace(key, Fetch(d)).first;
+    it = cache_.insert_or_assign(key, Fetch(d)).first;
   }
-  const Cached& c = it->second;
+  Cached& c = it->second;
   // oras-go content.ReadAll: size is checked against the descriptor first,
   // then the digest.
   if (c.read && c.actual_size != static_cast<uint64_t>(d.size)) {
@@ -179,8 +202,11 @@ ManifestLoad GraphBuilder::Load(const Descriptor& d) {
                                     std::to_string(d.size));
   } else if (c.error.has_value()) {
     out.error = c.error;
-  } else {
+  } else if (c.kind == ManifestKind::kImageIndex) {
     out.manifest = c.manifest;
+  } else {
+    out.manifest = std::move(c.manifest);
+    c.manifest.reset();
   }
   return out;
 }
@@ -251,8 +277,8 @@ void GraphBuilder::VisitEdge(const Descriptor& edge, std::string_view what) {
   if (!IsManifestOrIndex(edge.media_type)) {
     return;
   }
-  if (on_path_.contains(edge.digest.ToString())) {
-    return;
+  if (on_path_.contains(edge.digest.ToString()) || Expanded(edge)) {
+    return;  // already indexed (typically the artifact a signature signs)
   }
   ManifestLoad load = Load(edge);
   if (!load.manifest.has_value()) {
@@ -358,6 +384,9 @@ void GraphBuilder::Visit(const Descriptor& d, const Manifest& m, size_t depth,
       }
       if (rec != nullptr && rec->recorded.contains(child_digest)) {
         continue;  // shared child already recorded for this artifact
+      }
+      if (rec == nullptr && Expanded(child)) {
+        continue;  // already indexed through another parent
       }
       ManifestLoad load = Load(child);
       Record(rec, load);
@@ -497,6 +526,11 @@ base::Result<RepositoryGraph, IoError> GraphBuilder::Build() {
           "index.json entry " + d.digest.ToString() + " has media type \"" +
               d.media_type +
               "\", which is not an OCI/Docker image manifest or index");
+    } else if (const Cached* seen = Peek(d);
+               seen != nullptr && seen->parsed && seen->is_signature &&
+               seen->actual_size == static_cast<uint64_t>(d.size) &&
+               Expanded(d)) {
+      continue;  // a signature already indexed (e.g. via a tag index)
     } else {
       load = Load(d);
     }
