@@ -49,7 +49,12 @@ int main(int argc, char** argv) {
                  "bench: layers per image (default 1)");
   app.add_option("--layer-size", options.layer_size,
                  "bench: bytes per layer (default 4096)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; usage errors exit 2, as trustgate's do.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (!compare.empty()) {
     auto result = mk::CompareVerdicts(compare[0], compare[1]);

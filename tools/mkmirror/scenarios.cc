@@ -970,8 +970,9 @@ base::Status<MkError> Generator::RunDemo() {
 
 base::Status<MkError> Generator::RunBench() {
   const int64_t n = options_.artifacts;
+  // At least one repository, and no empty ones.
   const int64_t repo_count =
-      std::max<int64_t>(1, options_.repos > 0 ? options_.repos : n / 100);
+      std::clamp<int64_t>(options_.repos > 0 ? options_.repos : n / 100, 1, n);
   // CAs are P-384 whatever the leaf key: chain checks are cached per
   // distinct chain, so only the leaves' key type matters for throughput.
   TG_ASSIGN_OR_RETURN(
