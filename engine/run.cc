@@ -198,6 +198,13 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
     info.tool_version = "trustgate " TRUSTGATE_VERSION;
     IndexWriter::Options writer_options;
     writer_options.inputs_fingerprint = config.inputs_fingerprint;
+    writer_options.anchor =
+        [](const SignatureVerdict& sv) -> std::optional<std::string> {
+      if (sv.anchor.empty()) {
+        return std::nullopt;
+      }
+      return sv.anchor;
+    };
     auto started_writer =
         opened.ok() ? IndexWriter::Start(std::move(opened).value(), info,
                                          std::move(writer_options))
@@ -299,18 +306,22 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
   }
 
   const Summary& s = result.summary;
-  std::fprintf(options.err,
-               "trustgate: %llu artifacts: %llu verified, %llu skipped, %llu "
-               "failed; %llu signatures checked in %.2f s (%.0f artifacts/s; "
-               "chain cache %llu hits, %llu misses)\n",
-               static_cast<unsigned long long>(s.artifacts),
-               static_cast<unsigned long long>(s.count(Verdict::kVerified)),
-               static_cast<unsigned long long>(s.count(Verdict::kSkipped)),
-               static_cast<unsigned long long>(s.count(Verdict::kFailed)),
-               static_cast<unsigned long long>(s.signatures_verified),
-               s.elapsed_seconds, s.ArtifactsPerSecond(),
-               static_cast<unsigned long long>(chains.hits()),
-               static_cast<unsigned long long>(chains.misses()));
+  // The text report ends with its own summary; for machine formats (or a
+  // report written to a file) people get one line on stderr.
+  if (options.format != Format::kText || options.out != stdout) {
+    std::fprintf(options.err,
+                 "trustgate: %llu artifacts: %llu verified, %llu skipped, %llu "
+                 "failed; %llu signatures checked in %.2f s (%.0f artifacts/s; "
+                 "chain cache %llu hits, %llu misses)\n",
+                 static_cast<unsigned long long>(s.artifacts),
+                 static_cast<unsigned long long>(s.count(Verdict::kVerified)),
+                 static_cast<unsigned long long>(s.count(Verdict::kSkipped)),
+                 static_cast<unsigned long long>(s.count(Verdict::kFailed)),
+                 static_cast<unsigned long long>(s.signatures_verified),
+                 s.elapsed_seconds, s.ArtifactsPerSecond(),
+                 static_cast<unsigned long long>(chains.hits()),
+                 static_cast<unsigned long long>(chains.misses()));
+  }
   bool failed = s.count(Verdict::kFailed) > 0 || result.repository_errors > 0 ||
                 result.target_errors > 0 || write_failed;
   result.exit_code = failed ? 1 : 0;

@@ -83,7 +83,10 @@ struct SignatureVerdict {
   std::optional<base::Time> signing_time;
   std::optional<base::Time> authentic_signing_time;
   std::optional<TimestampInfo> timestamp;
-  std::string trust_store;         // "ca:acme" of the matching store
+  std::string trust_store;  // "ca:acme" of the matching store
+  // anchor: SHA-256 hex of the trust-store certificate the chain matched
+  // (recorded in the index for rotation queries; not part of the output).
+  std::string anchor;
   std::vector<std::string> chain;  // SHA-256 hex fingerprints, leaf first
   std::array<CheckResult, kCheckCount> validations{};
   // reason: ok, or the reason of the first enforced failure.

@@ -314,6 +314,7 @@ SignatureVerdict Verifier::VerifySignature(
     if (trust.authentic) {
       steps.Pass(Check::kAuthenticity);
       sv.trust_store = trust.trust_store;
+      sv.anchor = trust.anchor_sha256;
     } else if (steps.Fail(Check::kAuthenticity, authenticity,
                           Reason::kAuthenticity, trust.authenticity_code,
                           trust.authenticity_detail)) {

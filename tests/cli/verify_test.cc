@@ -307,6 +307,17 @@ TEST_F(TestMirror, IndexExportAndCheck) {
     EXPECT_EQ(json::parse(from_index[key]), j) << key;
   }
 
+  // Every verified signature's trust anchor is recorded for rotation
+  // queries.
+  CommandResult anchors = RunCommand(
+      {"sqlite3", index.string(),
+       "SELECT count(*) FROM signatures s JOIN verdicts v ON v.repository = "
+       "s.repository AND v.digest = s.artifact_digest WHERE v.verdict = "
+       "'verified' AND s.reason = 'ok' AND s.anchor_fingerprint IS NULL"},
+      scratch_.path());
+  EXPECT_EQ(anchors.exit_code, 0) << anchors.err;
+  EXPECT_EQ(anchors.out, "0\n");
+
   const Expected& good = Case("good-cose-ps256");
   const Expected& bad = Case("bad-identity");
   std::string good_ref = good.repository + "@" + good.digest;
