@@ -220,21 +220,24 @@ SignatureVerdict Verifier::VerifySignature(
                          std::to_string(layer.size));
   }
 
-  auto parsed = crypto::ParseEnvelope(format, bytes->view());
+  // Certificates are parsed once per distinct chain, by the chain cache.
+  auto parsed = crypto::ParseEnvelope(
+      format, bytes->view(),
+      crypto::ParseOptions{crypto::CertificateParsing::kDeferred});
   if (!parsed.ok()) {
     return integrity(
         std::string(crypto::ToString(parsed.code())),
         "unable to parse the signature envelope: " + parsed.detail());
   }
-  const crypto::Envelope& envelope = parsed.value();
+  crypto::Envelope& envelope = parsed.value();
   sv.scheme = std::string(crypto::ToString(envelope.scheme));
   sv.signing_time = envelope.signing_time;
   sv.authentic_signing_time = envelope.authentic_signing_time;
 
   std::vector<base::ByteView> ders;
-  ders.reserve(envelope.certificate_chain.size());
-  for (const auto& cert : envelope.certificate_chain) {
-    ders.push_back(cert->der());
+  ders.reserve(envelope.certificate_der.size());
+  for (const base::Bytes& der : envelope.certificate_der) {
+    ders.push_back(der);
   }
   auto facts_result = chains_.Facts(ders);
   if (!facts_result.ok()) {
@@ -242,6 +245,7 @@ SignatureVerdict Verifier::VerifySignature(
                      facts_result.detail());
   }
   const ChainFacts& facts = *facts_result.value();
+  envelope.certificate_chain = facts.certificates;
   sv.chain = facts.fingerprints;
   sv.identity = facts.certificates.front()->SubjectString();
 
@@ -518,6 +522,15 @@ ArtifactVerdict Verifier::VerifyArtifact(const io::Repository& repo,
     return v;
   }
 
+  if (repo.layout_error.has_value()) {
+    // OCI image-layout.md: a layout needs a valid oci-layout file;
+    // Notation refuses the whole layout without one.
+    return fail(Reason::kMalformed,
+                "the repository's oci-layout file is invalid (" +
+                    repo.layout_error->detail +
+                    "): it must be a regular file holding "
+                    "{\"imageLayoutVersion\": \"1.0.0\"}");
+  }
   if (artifact.load.error.has_value()) {
     const auto& error = *artifact.load.error;
     switch (error.code) {

@@ -1,6 +1,7 @@
 // trustgate: batch verification of Notary Project signatures over an OCI
 // registry mirror. Command-line contract: ARCHITECTURE.md.
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -275,9 +276,21 @@ int RunCheckCommand(const std::string& index_path,
   return exit_code;
 }
 
+// RaiseOpenFileLimit lifts the soft RLIMIT_NOFILE to the hard limit:
+// discovery keeps one directory descriptor per repository.
+void RaiseOpenFileLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+      limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  RaiseOpenFileLimit();
   CLI::App app{
       "trustgate: verify Notary Project (Notation) signatures across an OCI "
       "registry mirror"};

@@ -436,6 +436,13 @@ TEST_F(HostileMirror, GarbageIndexJsonFailsOnlyItsRepository) {
   EXPECT_EQ(Outcome(v, "good-signing-authority-jws"), "verified/ok");
 }
 
+TEST_F(HostileMirror, BadOciLayoutFileFailsItsArtifactsAsMalformed) {
+  WriteFile(RepoDir("good-jws-es521") / "oci-layout", "not a layout");
+  Verified v = Verify({}, copy_);
+  EXPECT_EQ(Outcome(v, "good-jws-es521"), "failed/malformed");
+  EXPECT_EQ(Outcome(v, "good-signing-authority-jws"), "verified/ok");
+}
+
 TEST_F(HostileMirror, SymlinkedBlobOutOfTheMirrorIsNeverFollowed) {
   const Expected& e = Case("good-jws-ps384");
   fs::path repo = copy_ / e.repository;
