@@ -164,7 +164,9 @@ TEST_F(TestMirror, EveryArtifactGetsTheExpectedVerdictAndReason) {
   }
 }
 
-TEST_F(TestMirror, CoversEveryReasonCodeThatNeedsNoPlugin) {
+// Every reason code but `skipped` (which needs a skip statement: see
+// SkipLevelSkipsEverythingEvenUnsigned) is produced by the test preset.
+TEST_F(TestMirror, CoversEveryReasonCode) {
   std::set<std::string> reasons;
   for (const Expected& e : expected()) {
     reasons.insert(e.reason);
@@ -172,7 +174,8 @@ TEST_F(TestMirror, CoversEveryReasonCodeThatNeedsNoPlugin) {
   for (const char* r :
        {"ok", "unsigned", "no-policy", "integrity", "authenticity",
         "trusted-identity", "expiry", "authentic-timestamp", "blob-integrity",
-        "blob-missing", "manifest-integrity", "malformed"}) {
+        "blob-missing", "manifest-integrity", "malformed", "revocation",
+        "plugin"}) {
     EXPECT_TRUE(reasons.count(r)) << r;
   }
 }
@@ -236,6 +239,25 @@ TEST_F(TestMirror, AuditLogsAuthenticityButEnforcesIntegrity) {
   const json& sig =
       v.by_key[e.repository + "@" + e.digest]["signatures"].back();
   EXPECT_EQ(sig["validations"]["authenticity"], "logged");
+}
+
+TEST_F(TestMirror, RevocationSkipOverrideAcceptsUnknownStatus) {
+  Verified skip = Verify(PolicyWith(
+      {{"level", "strict"}, {"override", {{"revocation", "skip"}}}}));
+  EXPECT_EQ(Outcome(skip, "revocation-unknown"), "verified/ok");
+  Verified log = Verify(PolicyWith({{"level", "permissive"}}));
+  EXPECT_EQ(Outcome(log, "revocation-unknown"), "verified/ok");
+  const Expected& e = Case("revocation-unknown");
+  EXPECT_EQ(log.by_key[e.repository + "@" + e.digest]["signatures"]
+                .back()["validations"]["revocation"],
+            "logged");
+}
+
+TEST_F(TestMirror, PluginSignaturesFailAtEveryLevelButSkip) {
+  for (const char* level : {"strict", "permissive", "audit"}) {
+    Verified v = Verify(PolicyWith({{"level", level}}));
+    EXPECT_EQ(Outcome(v, "plugin-required"), "failed/plugin") << level;
+  }
 }
 
 TEST_F(TestMirror, SkipLevelSkipsEverythingEvenUnsigned) {

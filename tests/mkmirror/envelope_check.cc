@@ -142,7 +142,8 @@ bool KnownKey(std::string_view key) {
          key == "io.cncf.notary.signingScheme" ||
          key == "io.cncf.notary.signingTime" ||
          key == "io.cncf.notary.authenticSigningTime" ||
-         key == "io.cncf.notary.expiry";
+         key == "io.cncf.notary.expiry" ||
+         key == "io.cncf.notary.verificationPlugin";
 }
 
 CheckedEnvelope CheckJws(base::ByteView bytes) {

@@ -207,6 +207,14 @@ base::Result<std::unique_ptr<Credential>, MkError> IssueCertificate(
                          "keyid:always"));
       break;
   }
+  if (ok && !spec.crl_url.empty()) {
+    ok = AddExtension(cert.get(), &ctx, NID_crl_distribution_points,
+                      ("URI:" + spec.crl_url).c_str());
+  }
+  if (ok && !spec.ocsp_url.empty()) {
+    ok = AddExtension(cert.get(), &ctx, NID_info_access,
+                      ("OCSP;URI:" + spec.ocsp_url).c_str());
+  }
   if (!ok) {
     return CryptoFailure("certificate extensions");
   }

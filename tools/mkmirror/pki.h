@@ -66,6 +66,11 @@ struct CertSpec {
   int64_t not_after = 0;   // Unix seconds
   CertRole role = CertRole::kLeaf;
   LeafUsage leaf_usage = LeafUsage::kCodeSigning;
+  // crl_url, when set, becomes a CRL distribution point (RFC 5280
+  // §4.2.1.13); ocsp_url an OCSP responder in authority information
+  // access (§4.2.2.1).
+  std::string crl_url;
+  std::string ocsp_url;
 };
 
 // Credential is a key with its certificate.

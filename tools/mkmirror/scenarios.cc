@@ -61,6 +61,8 @@ const ExpectedCase kTestCases[] = {
     {"good-cose-ps384", "verified", "ok"},
     {"good-cose-ps512", "verified", "ok"},
     {"bad-rsa1024", "failed", "integrity"},
+    {"revocation-unknown", "failed", "revocation"},
+    {"plugin-required", "failed", "plugin"},
     {"good-signing-authority-jws", "verified", "ok"},
     {"good-signing-authority-cose", "verified", "ok"},
     {"no-policy", "failed", "no-policy"},
@@ -241,13 +243,14 @@ class Generator {
   base::Result<const Credential*, MkError> AddLeaf(
       Team& team, KeyType type, const std::string& rng_label,
       DistinguishedName subject, int64_t not_before, int64_t not_after,
-      LeafUsage usage = LeafUsage::kCodeSigning) {
+      LeafUsage usage = LeafUsage::kCodeSigning, std::string crl_url = {}) {
     CertSpec spec;
     spec.role = CertRole::kLeaf;
     spec.subject = std::move(subject);
     spec.not_before = not_before;
     spec.not_after = not_after;
     spec.leaf_usage = usage;
+    spec.crl_url = std::move(crl_url);
     ReseedRng(options_.seed, "leaf:" + rng_label);
     TG_ASSIGN_OR_RETURN(std::unique_ptr<Credential> leaf,
                         IssueCertificate(spec, type, team.intermediate.get()));
@@ -574,6 +577,15 @@ base::Status<MkError> Generator::RunTest() {
                               LeafDn("platform", "platform signer (rsa1024)"),
                               now() - kDay, now() + 10 * kYear));
 
+  // A leaf naming a CRL nobody serves (the discard port): its revocation
+  // status cannot be determined, which fails revocation under strict.
+  TG_ASSIGN_OR_RETURN(
+      const Credential* revocable,
+      AddLeaf(*platform, KeyType::kRsa3072, "platform:revocable",
+              LeafDn("platform", "platform signer (revocable)"), now() - kDay,
+              now() + 10 * kYear, LeafUsage::kCodeSigning,
+              "http://127.0.0.1:9/platform-intermediate.crl"));
+
   const std::string kApi = "payments/api";
   const std::string kStorage = "payments/storage";
   const std::string kBase = "platform/base";
@@ -828,6 +840,17 @@ base::Status<MkError> Generator::RunTest() {
       signed_case(kBase, "good-cose-ps512", kCose, *platform, ps512, plain));
   TG_RETURN_IF_ERROR(
       signed_case(kBase, "bad-rsa1024", kJws, *platform, rsa1024, plain));
+  TG_RETURN_IF_ERROR(signed_case(kBase, "revocation-unknown", kJws, *platform,
+                                 revocable, plain));
+  // plugin-extensibility.md: a signature naming a verification plugin
+  // (critical) needs that plugin; none is installed.
+  TG_RETURN_IF_ERROR(signed_case(
+      kBase, "plugin-required", kJws, *platform, ps384,
+      [](EnvelopeRequest& r, SignatureShape&) {
+        r.extra_critical =
+            std::make_pair(std::string("io.cncf.notary.verificationPlugin"),
+                           std::string("com.example.verifier"));
+      }));
 
   // web/frontend: notary.x509.signingAuthority.
   TG_RETURN_IF_ERROR(signed_case(kFrontend, "good-signing-authority-jws", kJws,
