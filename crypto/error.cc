@@ -45,6 +45,14 @@ std::string_view ToString(CryptoError e) {
       return "leaf-is-ca";
     case CryptoError::kDuplicateKey:
       return "duplicate-key";
+    case CryptoError::kTimestampImprintMismatch:
+      return "timestamp-imprint-mismatch";
+    case CryptoError::kTsaSignerCertificate:
+      return "tsa-signer-certificate";
+    case CryptoError::kTsaUntrusted:
+      return "tsa-untrusted";
+    case CryptoError::kTsaCertificateNotValid:
+      return "tsa-certificate-not-valid";
   }
   return "unknown";
 }

@@ -27,6 +27,11 @@ enum class CryptoError {
   kPathLength = 18,            // a path length constraint is exceeded
   kLeafIsCa = 19,              // leaf has basicConstraints CA:TRUE
   kDuplicateKey = 20,          // duplicate key in signed JSON/CBOR map
+  // RFC 3161 timestamp tokens (crypto/timestamp.h).
+  kTimestampImprintMismatch = 21,  // imprint is not over the signature
+  kTsaSignerCertificate = 22,      // signer cert absent / not the ESS one
+  kTsaUntrusted = 23,              // no valid chain to a trusted TSA root
+  kTsaCertificateNotValid = 24,    // TSA cert not valid at genTime
 };
 
 // ToString returns the stable kebab-case name of `e`.
