@@ -53,6 +53,24 @@ std::string_view ToString(CryptoError e) {
       return "tsa-untrusted";
     case CryptoError::kTsaCertificateNotValid:
       return "tsa-certificate-not-valid";
+    case CryptoError::kRevocationExpired:
+      return "revocation-expired";
+    case CryptoError::kRevocationIssuerMismatch:
+      return "revocation-issuer-mismatch";
+    case CryptoError::kRevocationSignerUnauthorized:
+      return "revocation-signer-unauthorized";
+    case CryptoError::kDeltaCrlMismatch:
+      return "delta-crl-mismatch";
+    case CryptoError::kCrlScope:
+      return "crl-scope";
+    case CryptoError::kOcspResponseStatus:
+      return "ocsp-response-status";
+    case CryptoError::kOcspNoMatchingResponse:
+      return "ocsp-no-matching-response";
+    case CryptoError::kOcspStatusUnknown:
+      return "ocsp-status-unknown";
+    case CryptoError::kUnsupportedRevocationUrl:
+      return "unsupported-revocation-url";
   }
   return "unknown";
 }

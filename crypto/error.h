@@ -32,6 +32,16 @@ enum class CryptoError {
   kTsaSignerCertificate = 22,      // signer cert absent / not the ESS one
   kTsaUntrusted = 23,              // no valid chain to a trusted TSA root
   kTsaCertificateNotValid = 24,    // TSA cert not valid at genTime
+  // Revocation (crypto/crl.h, crypto/ocsp.h).
+  kRevocationExpired = 25,             // CRL/OCSP past (or without) nextUpdate
+  kRevocationIssuerMismatch = 26,      // CRL/responder names another issuer
+  kRevocationSignerUnauthorized = 27,  // issuer may not sign CRLs / no EKU
+  kDeltaCrlMismatch = 28,              // delta CRL missing or not for base
+  kCrlScope = 29,                      // CRL scope excludes the certificate
+  kOcspResponseStatus = 30,            // OCSP responseStatus not successful
+  kOcspNoMatchingResponse = 31,        // no SingleResponse for the cert
+  kOcspStatusUnknown = 32,             // responder answered "unknown"
+  kUnsupportedRevocationUrl = 33,      // CRL/OCSP URL is not http
 };
 
 // ToString returns the stable kebab-case name of `e`.
