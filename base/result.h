@@ -85,17 +85,16 @@ using Status = Result<Ok, Code>;
 // Error from the enclosing function (whose return type must accept it).
 #define TG_CONCAT_INNER_(a, b) a##b
 #define TG_CONCAT_(a, b) TG_CONCAT_INNER_(a, b)
-#define TG_ASSIGN_OR_RETURN(lhs, expr)                 \
-  auto TG_CONCAT_(tg_result_, __LINE__) = (expr);      \
-  if (!TG_CONCAT_(tg_result_, __LINE__).ok()) {        \
-    return std::move(TG_CONCAT_(tg_result_, __LINE__)) \
-        .error();                                      \
-  }                                                    \
+#define TG_ASSIGN_OR_RETURN(lhs, expr)                          \
+  auto TG_CONCAT_(tg_result_, __LINE__) = (expr);               \
+  if (!TG_CONCAT_(tg_result_, __LINE__).ok()) {                 \
+    return std::move(TG_CONCAT_(tg_result_, __LINE__)).error(); \
+  }                                                             \
   lhs = std::move(TG_CONCAT_(tg_result_, __LINE__)).value()
-#define TG_RETURN_IF_ERROR(expr)                       \
-  do {                                                 \
-    auto tg_status_ = (expr);                          \
-    if (!tg_status_.ok()) {                            \
-      return std::move(tg_status_).error();            \
-    }                                                  \
+#define TG_RETURN_IF_ERROR(expr)            \
+  do {                                      \
+    auto tg_status_ = (expr);               \
+    if (!tg_status_.ok()) {                 \
+      return std::move(tg_status_).error(); \
+    }                                       \
   } while (0)

@@ -73,8 +73,8 @@ std::optional<Time> ParseRfc3339(std::string_view text) {
   } else if (text[pos] == '+' || text[pos] == '-') {
     int oh, om;
     if (!ReadDigits(text, pos + 1, 2, &oh) || pos + 3 >= text.size() ||
-        text[pos + 3] != ':' || !ReadDigits(text, pos + 4, 2, &om) ||
-        oh > 23 || om > 59) {
+        text[pos + 3] != ':' || !ReadDigits(text, pos + 4, 2, &om) || oh > 23 ||
+        om > 59) {
       return std::nullopt;
     }
     offset = std::chrono::hours(oh) + std::chrono::minutes(om);
@@ -100,18 +100,18 @@ std::string FormatRfc3339(Time t) {
   std::chrono::year_month_day ymd(days);
   std::chrono::hh_mm_ss<std::chrono::microseconds> hms(t - days);
   char buf[64];
-  int n = std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d",
-                        static_cast<int>(ymd.year()),
-                        static_cast<unsigned>(ymd.month()),
-                        static_cast<unsigned>(ymd.day()),
-                        static_cast<int>(hms.hours().count()),
-                        static_cast<int>(hms.minutes().count()),
-                        static_cast<int>(hms.seconds().count()));
+  int n = std::snprintf(
+      buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d",
+      static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+      static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+      static_cast<int>(hms.minutes().count()),
+      static_cast<int>(hms.seconds().count()));
   std::string out(buf, static_cast<size_t>(n));
   auto micros = hms.subseconds().count();
   if (micros != 0) {
     char frac[16];
-    std::snprintf(frac, sizeof(frac), ".%06lld", static_cast<long long>(micros));
+    std::snprintf(frac, sizeof(frac), ".%06lld",
+                  static_cast<long long>(micros));
     std::string f(frac);
     while (f.back() == '0') {
       f.pop_back();
