@@ -465,6 +465,82 @@ TEST_F(HostileMirror, BadOciLayoutFileFailsItsArtifactsAsMalformed) {
   EXPECT_EQ(Outcome(v, "good-signing-authority-jws"), "verified/ok");
 }
 
+// Sha256Of returns the hex SHA-256 of a file (coreutils, independent of
+// the code under test).
+std::string Sha256Of(const fs::path& file, const fs::path& scratch) {
+  CommandResult r = RunCommand({"sha256sum", file.string()}, scratch);
+  return r.out.substr(0, 64);
+}
+
+// AddSignature adds a signature manifest for `subject` whose single layer
+// is `envelope` (stored as a blob) to the layout at `repo`.
+void AddSignature(const fs::path& repo, const json& subject,
+                  const std::string& envelope, const fs::path& scratch) {
+  fs::path tmp = scratch / "envelope.tmp";
+  WriteFile(tmp, envelope);
+  std::string hex = Sha256Of(tmp, scratch);
+  fs::rename(tmp, repo / "blobs" / "sha256" / hex);
+  json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+      {"artifactType", "application/vnd.cncf.notary.signature"},
+      {"config",
+       {{"mediaType", "application/vnd.oci.empty.v1+json"},
+        {"digest",
+         "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c"
+         "060f61caaff8a"},
+        {"size", 2}}},
+      {"layers", json::array({{{"mediaType", "application/jose+json"},
+                               {"digest", "sha256:" + hex},
+                               {"size", envelope.size()}}})},
+      {"subject", subject}};
+  std::string text = manifest.dump();
+  WriteFile(tmp, text);
+  std::string manifest_hex = Sha256Of(tmp, scratch);
+  fs::rename(tmp, repo / "blobs" / "sha256" / manifest_hex);
+  json index = json::parse(ReadFile(repo / "index.json"));
+  index["manifests"].push_back(
+      {{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+       {"digest", "sha256:" + manifest_hex},
+       {"size", text.size()}});
+  WriteFile(repo / "index.json", index.dump());
+}
+
+json DescriptorOf(const fs::path& repo, const std::string& digest) {
+  json index = json::parse(ReadFile(repo / "index.json"));
+  for (const json& d : index["manifests"]) {
+    if (d["digest"] == digest) {
+      return {{"mediaType", d["mediaType"]},
+              {"digest", d["digest"]},
+              {"size", d["size"]}};
+    }
+  }
+  return {};
+}
+
+TEST_F(HostileMirror, OversizeEnvelopeIsMalformedAndNeverRead) {
+  const Expected& e = Case("unsigned");
+  fs::path repo = copy_ / e.repository;
+  // 33 MiB: above Notation's 32 MiB envelope bound (CVE-2023-25656 class).
+  AddSignature(repo, DescriptorOf(repo, e.digest), std::string(33u << 20, 'A'),
+               scratch_.path());
+  Verified v = Verify({}, copy_);
+  EXPECT_EQ(Outcome(v, "unsigned"), "failed/malformed");
+  const json& j = v.by_key[e.repository + "@" + e.digest];
+  ASSERT_EQ(j["signatures"].size(), 1u);
+  EXPECT_NE(j["signatures"][0]["error"].get<std::string>().find("32 MiB"),
+            std::string::npos);
+}
+
+TEST_F(HostileMirror, GarbageEnvelopeNextToAGoodOneStillVerifies) {
+  const Expected& e = Case("good-jws-es256");
+  fs::path repo = copy_ / e.repository;
+  AddSignature(repo, DescriptorOf(repo, e.digest), "{\"payload\": 1}",
+               scratch_.path());
+  Verified v = Verify({}, copy_);
+  EXPECT_EQ(Outcome(v, "good-jws-es256"), "verified/ok");
+}
+
 TEST_F(HostileMirror, SymlinkedBlobOutOfTheMirrorIsNeverFollowed) {
   const Expected& e = Case("good-jws-ps384");
   fs::path repo = copy_ / e.repository;
