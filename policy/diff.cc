@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include "base/bytes.h"
@@ -184,9 +185,32 @@ const Statement* GlobalOf(const TrustPolicy& policy) {
   return nullptr;
 }
 
-std::string ScopeText(const std::string& scope) {
-  return scope == "*" ? std::string("any other repository") : scope;
-}
+// ScopeIndex is TrustPolicy::Select over a hash of the scopes: an exact
+// match, else the global statement (trust-store-trust-policy.md:
+// Selecting a trust policy). Scopes of a validated policy are valid
+// repository URIs, so Select's URI check has nothing to refuse here.
+class ScopeIndex {
+ public:
+  explicit ScopeIndex(const TrustPolicy& policy) {
+    for (const Statement& st : policy.statements) {
+      if (st.global) {
+        global_ = &st;
+        continue;
+      }
+      for (const std::string& scope : st.registry_scopes) {
+        by_scope_.emplace(scope, &st);
+      }
+    }
+  }
+  const Statement* Select(const std::string& scope) const {
+    auto it = by_scope_.find(scope);
+    return it != by_scope_.end() ? it->second : global_;
+  }
+
+ private:
+  std::unordered_map<std::string_view, const Statement*> by_scope_;
+  const Statement* global_ = nullptr;
+};
 
 class Differ {
  public:
@@ -202,17 +226,15 @@ class Differ {
     if (a == nullptr) {
       statement_ = b->name;
       Add("scope-uncovered", b->name, "", Effect::kStrengthens,
-          ScopeText(scope) + " is no longer governed by any statement (was " +
-              Quote(b->name) +
+          "no longer governed by any statement (was " + Quote(b->name) +
               "): its artifacts now fail verification with no-policy");
       return;
     }
     statement_ = a->name;
     if (b == nullptr) {
       Add("scope-covered", "", a->name, Effect::kWeakens,
-          ScopeText(scope) +
-              " was governed by no statement (failing with "
-              "no-policy) and is now " +
+          std::string("was governed by no statement (failing with "
+                      "no-policy) and is now ") +
               (a->level == Level::kSkip ? std::string("skipped")
                                         : std::string("verified")) +
               " under " + Quote(a->name));
@@ -220,13 +242,31 @@ class Differ {
     }
     if (b->name != a->name) {
       Add("scope-moved", b->name, a->name, Effect::kNeutral,
-          ScopeText(scope) + " moved from statement " + Quote(b->name) +
-              " to " + Quote(a->name));
+          "moved from statement " + Quote(b->name) + " to " + Quote(a->name));
     }
-    Statements(*b, *a);
+    // The content comparison depends only on the two statements: do it
+    // once per pair, however many repositories the pair governs.
+    auto key =
+        std::make_pair(Index(*before_.policy, b), Index(*after_.policy, a));
+    auto it = content_.find(key);
+    if (it == content_.end()) {
+      std::vector<PolicyChange> content;
+      std::vector<PolicyChange>* out = std::exchange(out_, &content);
+      Statements(*b, *a);
+      out_ = out;
+      it = content_.emplace(key, std::move(content)).first;
+    }
+    for (const PolicyChange& c : it->second) {
+      out_->push_back(c);
+      out_->back().scope = scope;
+    }
   }
 
  private:
+  static size_t Index(const TrustPolicy& policy, const Statement* st) {
+    return static_cast<size_t>(st - policy.statements.data());
+  }
+
   void Add(std::string rule, std::string from, std::string to, Effect effect,
            std::string message) {
     PolicyChange c;
@@ -242,7 +282,6 @@ class Differ {
   }
 
   void Statements(const Statement& b, const Statement& a) {
-    const std::string where = ScopeText(scope_);
     // Level (trust-store-trust-policy.md: Signature Verification levels).
     int br = LevelRank(b.level);
     int ar = LevelRank(a.level);
@@ -251,7 +290,7 @@ class Differ {
       Add(lowered ? "level-lowered" : "level-raised",
           std::string(ToString(b.level)), std::string(ToString(a.level)),
           lowered ? Effect::kWeakens : Effect::kStrengthens,
-          where + ": level " + std::string(ToString(b.level)) + " -> " +
+          "level " + std::string(ToString(b.level)) + " -> " +
               std::string(ToString(a.level)) +
               (a.level == Level::kSkip ? " (signatures are not checked at all)"
                                        : ""));
@@ -286,8 +325,8 @@ class Differ {
           name + ":" + std::string(ToString(ba)),
           name + ":" + std::string(ToString(aa)),
           relaxed ? Effect::kWeakens : Effect::kStrengthens,
-          ScopeText(scope_) + ": " + name + " failures " +
-              std::string(ToString(ba)) + " -> " + std::string(ToString(aa)));
+          name + " failures " + std::string(ToString(ba)) + " -> " +
+              std::string(ToString(aa)));
     }
   }
 
@@ -295,14 +334,14 @@ class Differ {
     for (const TrustedIdentity& id : a.trusted_identities) {
       if (!SetCovers(b.trusted_identities, id)) {
         Add("identity-broadened", "", id.raw, Effect::kWeakens,
-            ScopeText(scope_) + ": now accepts signers matching " +
-                Quote(id.raw) + ", which no identity accepted before");
+            "now accepts signers matching " + Quote(id.raw) +
+                ", which no identity accepted before");
       }
     }
     for (const TrustedIdentity& id : b.trusted_identities) {
       if (!SetCovers(a.trusted_identities, id)) {
         Add("identity-narrowed", id.raw, "", Effect::kStrengthens,
-            ScopeText(scope_) + ": signers matching " + Quote(id.raw) +
+            "signers matching " + Quote(id.raw) +
                 " are no longer all accepted");
       }
     }
@@ -314,7 +353,6 @@ class Differ {
     const bool known = before_.store != nullptr && after_.store != nullptr;
     const AnchorMap banchors = AnchorsOf(b, type, before_.store);
     const AnchorMap aanchors = AnchorsOf(a, type, after_.store);
-    const std::string where = ScopeText(scope_);
     const std::string tsa_note =
         type == StoreType::kTsa
             ? " (a timestamping authority whose time is trusted)"
@@ -335,7 +373,7 @@ class Differ {
       }
       Add("store-added", "", RefName(ref),
           adds_anchor ? Effect::kWeakens : Effect::kNeutral,
-          where + ": now trusts store " + RefName(ref) + tsa_note +
+          "now trusts store " + RefName(ref) + tsa_note +
               (adds_anchor ? std::string()
                            : std::string(", whose anchors were trusted "
                                          "already")));
@@ -355,7 +393,7 @@ class Differ {
       }
       Add("store-removed", RefName(ref), "",
           removes_anchor ? Effect::kStrengthens : Effect::kNeutral,
-          where + ": no longer trusts store " + RefName(ref) +
+          "no longer trusts store " + RefName(ref) +
               (removes_anchor
                    ? std::string(
                          ": artifacts signed under it stop verifying; make "
@@ -385,13 +423,13 @@ class Differ {
                                RefName(info.stores.front());
       if (options_.managed_anchors == nullptr) {
         Add("anchor-added", "", FingerprintText(fp), Effect::kWeakens,
-            where + ": trusts the new " + what + tsa_note);
+            "trusts the new " + what + tsa_note);
       } else if (options_.managed_anchors->count(fp) != 0) {
         Add("anchor-added", "", FingerprintText(fp), Effect::kNeutral,
-            where + ": trusts the new managed " + what);
+            "trusts the new managed " + what);
       } else {
         Add("unmanaged-anchor", "", FingerprintText(fp), Effect::kWeakens,
-            where + ": trusts the new " + what +
+            "trusts the new " + what +
                 ", which is not one of the managed anchors");
       }
     }
@@ -400,9 +438,8 @@ class Differ {
         continue;
       }
       Add("anchor-removed", FingerprintText(fp), "", Effect::kStrengthens,
-          where + ": no longer trusts anchor \"" + info.cert->SubjectString() +
-              "\" (" + FingerprintText(fp) + ") of " +
-              RefName(info.stores.front()) +
+          "no longer trusts anchor \"" + info.cert->SubjectString() + "\" (" +
+              FingerprintText(fp) + ") of " + RefName(info.stores.front()) +
               ": signatures chaining to it stop verifying; remove an anchor "
               "only once nothing depends on it");
     }
@@ -421,9 +458,8 @@ class Differ {
         std::string(ToString(a.verify_timestamp)),
         inert ? Effect::kNeutral
               : (relaxed ? Effect::kWeakens : Effect::kStrengthens),
-        ScopeText(scope_) + ": verifyTimestamp " +
-            std::string(ToString(b.verify_timestamp)) + " -> " +
-            std::string(ToString(a.verify_timestamp)) +
+        "verifyTimestamp " + std::string(ToString(b.verify_timestamp)) +
+            " -> " + std::string(ToString(a.verify_timestamp)) +
             (inert ? " (no tsa store on either side: no effect)"
                    : (relaxed ? " (timestamps are only checked once a "
                                 "certificate has expired)"
@@ -434,6 +470,7 @@ class Differ {
   const PolicySide& after_;
   const DiffOptions& options_;
   std::vector<PolicyChange>* out_;
+  std::map<std::pair<size_t, size_t>, std::vector<PolicyChange>> content_;
   std::string scope_;
   std::string statement_;
 };
@@ -521,10 +558,11 @@ std::vector<PolicyChange> DiffPolicies(const PolicySide& before,
       scopes.insert(st.registry_scopes.begin(), st.registry_scopes.end());
     }
   }
+  ScopeIndex before_index(*before.policy);
+  ScopeIndex after_index(*after.policy);
   Differ differ(before, after, options, &out);
   for (const std::string& scope : scopes) {
-    differ.Scope(scope, before.policy->Select(scope),
-                 after.policy->Select(scope));
+    differ.Scope(scope, before_index.Select(scope), after_index.Select(scope));
   }
   differ.Scope("*", GlobalOf(*before.policy), GlobalOf(*after.policy));
   return out;

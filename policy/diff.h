@@ -68,7 +68,7 @@ struct PolicyChange {
   std::string from;       // old value ("" when none)
   std::string to;         // new value ("" when none)
   Effect effect = Effect::kNeutral;
-  std::string message;   // one line for a person
+  std::string message;   // one line for a person; names no scope
   bool allowed = false;  // its rule was passed to --allow
 };
 

@@ -16,6 +16,7 @@
 #include <memory>
 #include <set>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -515,12 +516,12 @@ std::vector<LintFinding> CollectPolicyErrors(base::ByteView json,
     return out;
   }
 
+  // Keep one more than asked for: its presence means "cut short".
+  std::set<std::tuple<std::string, std::string, std::string>> seen;
   auto add = [&](LintFinding f) {
-    for (const LintFinding& g : out) {
-      if (g.rule == f.rule && g.statement == f.statement &&
-          g.message == f.message) {
-        return;
-      }
+    if (out.size() > max_errors ||
+        !seen.emplace(f.rule, f.statement, f.message).second) {
+      return;
     }
     out.push_back(std::move(f));
   };
@@ -545,6 +546,9 @@ std::vector<LintFinding> CollectPolicyErrors(base::ByteView json,
   // Each statement on its own: a document holding only it.
   size_t index = 0;
   for (dom::element e : statements) {
+    if (out.size() > max_errors) {
+      break;
+    }
     std::string doc = "{\"version\":\"1.0\",\"trustPolicies\":[" +
                       simdjson::to_string(e) + "]}";
     auto r = ParseTrustPolicy(base::AsBytes(doc));

@@ -115,15 +115,44 @@ json ChangesJson(const std::vector<policy::PolicyChange>& changes) {
   return arr;
 }
 
+// ChangeLines prints one line per change, grouping the changes that are
+// the same but for their scope (an anchor added to a store that five
+// repositories trust is one line naming the five).
 std::string ChangeLines(const std::vector<policy::PolicyChange>& changes,
                         std::string_view indent) {
-  std::string out;
+  struct Group {
+    const policy::PolicyChange* first;
+    std::vector<std::string> scopes;
+  };
+  std::vector<Group> groups;
   for (const policy::PolicyChange& c : changes) {
+    auto same = [&](const Group& g) {
+      const policy::PolicyChange& f = *g.first;
+      return f.rule == c.rule && f.statement == c.statement &&
+             f.from == c.from && f.to == c.to && f.effect == c.effect &&
+             f.message == c.message && f.allowed == c.allowed;
+    };
+    auto it = std::find_if(groups.begin(), groups.end(), same);
+    if (it == groups.end()) {
+      groups.push_back(Group{&c, {}});
+      it = groups.end() - 1;
+    }
+    it->scopes.push_back(c.scope == "*" ? std::string("(any other repository)")
+                                        : c.scope);
+  }
+  std::string out;
+  for (const Group& g : groups) {
+    const policy::PolicyChange& c = *g.first;
     std::string effect(policy::ToString(c.effect));
     effect.resize(std::max<size_t>(effect.size(), 11), ' ');
     out.append(indent);
     out.append(effect);
     out.append(" [" + c.rule + "] ");
+    for (size_t i = 0; i < g.scopes.size(); ++i) {
+      out.append(i == 0 ? "" : ", ");
+      out.append(g.scopes[i]);
+    }
+    out.append(": ");
     out.append(c.message);
     if (!c.statement.empty()) {
       out.append(" (statement \"" + c.statement + "\")");

@@ -439,6 +439,33 @@ TEST(CollectPolicyErrorsTest, AlwaysIncludesTheParserError) {
   }
 }
 
+TEST(CollectPolicyErrorsTest, AgreesWithTheParserOnMutatedDocuments) {
+  // Every prefix and many single-byte changes of a real policy: errors
+  // exactly when ParseTrustPolicy refuses it, and never a crash.
+  const std::string base = DataFile("org/emergency_approved.json");
+  std::vector<std::string> docs;
+  for (size_t i = 0; i < base.size(); ++i) {
+    docs.push_back(base.substr(0, i));
+  }
+  const char replacements[] = {'"',  '{', '}', '[', ']', ',',  ':',
+                               '\\', 'x', '0', ' ', '*', '\0', '\xff'};
+  uint32_t state = 12345;
+  for (int n = 0; n < 3000; ++n) {
+    state = state * 1103515245u + 12345u;
+    std::string doc = base;
+    doc[(state >> 8) % doc.size()] =
+        replacements[(state >> 20) % sizeof(replacements)];
+    docs.push_back(std::move(doc));
+  }
+  for (const std::string& doc : docs) {
+    auto bytes = base::AsBytes(doc);
+    bool valid = ParseTrustPolicy(bytes).ok();
+    std::vector<LintFinding> errors = CollectPolicyErrors(bytes);
+    ASSERT_EQ(errors.empty(), valid) << doc;
+    (void)ReadEmergencyMarker(bytes);
+  }
+}
+
 TEST(CollectPolicyErrorsTest, NamesUnnamedStatementsByPosition) {
   json unnamed = Payments();
   unnamed.erase("name");
@@ -474,6 +501,23 @@ TEST(CollectPolicyErrorsTest, BoundsTheNumberOfErrors) {
   std::vector<LintFinding> errors =
       CollectPolicyErrors(base::AsBytes(Doc(many)), 10);
   EXPECT_EQ(errors.size(), 11u);
+  EXPECT_EQ(errors.back().rule, "too-many-errors");
+}
+
+TEST(CollectPolicyErrorsTest, ManyStatementsStayCheap) {
+  // 10000 statements all listing the same scope: the overlap check and the
+  // error list must not go quadratic.
+  std::vector<json> many;
+  for (int i = 0; i < 10000; ++i) {
+    json st = Payments();
+    st["name"] = "s" + std::to_string(i);
+    many.push_back(st);
+  }
+  std::string doc = Doc(many);
+  ASSERT_LT(doc.size(), 4u * 1024 * 1024);
+  std::vector<LintFinding> errors = CollectPolicyErrors(base::AsBytes(doc));
+  ASSERT_EQ(errors.size(), 201u);
+  EXPECT_EQ(errors.front().rule, "scope-overlap");
   EXPECT_EQ(errors.back().rule, "too-many-errors");
 }
 

@@ -46,13 +46,15 @@ void WriteStore(const std::filesystem::path& truststore, StoreType type,
 // ca:payments, ca:payments-previous, ca:platform, ca:platform-staging,
 // ca:shared-infra, signingAuthority:aws-signer, tsa:public-tsa.
 void WriteOrgStores(const std::filesystem::path& truststore);
-// WriteOrgStore writes one of those stores (by reference).
-void WriteOrgStore(const std::filesystem::path& truststore,
+// WriteOrgStore writes one of those stores (by reference); false when
+// `ref` is not an org store.
+bool WriteOrgStore(const std::filesystem::path& truststore,
                    const StoreRef& ref);
 
 // WriteConfig makes `dir` a Notation config dir: trustpolicy.oci.json with
 // `policy_json` and truststore/ with none of the org's stores, those the
-// policy references (it must parse), or all of them.
+// policy references (it must parse; references to stores that are not the
+// org's are left for the test to write), or all of them.
 enum class OrgStores { kNone, kReferenced, kAll };
 void WriteConfig(const std::filesystem::path& dir,
                  const std::string& policy_json, OrgStores stores);
