@@ -25,7 +25,8 @@ struct RepositoryWork {
   const io::Repository* repository = nullptr;
   std::vector<const Target*> targets;  // empty = whole repository
   std::vector<ArtifactVerdict> verdicts;
-  std::vector<std::string> errors;  // repository-level problems
+  std::vector<std::string> errors;    // repository-level failures
+  std::vector<std::string> warnings;  // skipped entries, limits hit
   std::vector<std::string> target_errors;
 };
 
@@ -50,7 +51,7 @@ void ProcessRepository(RepositoryWork& work, io::Reader& reader,
     return;
   }
   for (const std::string& warning : graph->warnings) {
-    work.errors.push_back("repository " + repo.uri + ": warning: " + warning);
+    work.warnings.push_back("repository " + repo.uri + ": " + warning);
   }
   std::vector<const io::ArtifactNode*> selected;
   for (const io::ArtifactNode& artifact : graph->artifacts) {
@@ -255,11 +256,14 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
               }) &
           tbb::make_filter<RepositoryWork*, void>(
               tbb::filter_mode::serial_in_order, [&](RepositoryWork* work) {
+                for (const std::string& w : work->warnings) {
+                  std::fprintf(options.err, "trustgate: warning: %s\n",
+                               w.c_str());
+                }
                 for (const std::string& e : work->errors) {
-                  std::fprintf(options.err, "trustgate: %s\n", e.c_str());
-                  if (e.find(": warning: ") == std::string::npos) {
-                    ++result.repository_errors;
-                  }
+                  std::fprintf(options.err, "trustgate: error: %s\n",
+                               e.c_str());
+                  ++result.repository_errors;
                 }
                 for (const std::string& e : work->target_errors) {
                   std::fprintf(options.err, "trustgate: error: %s\n",
