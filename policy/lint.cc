@@ -871,8 +871,11 @@ LintReport LintPolicy(const LintInput& input) {
         }
       }
     }
+    // An emergency policy applies on top of the base policy, whose stores
+    // it need not reference: unused-store is the base policy's business.
+    const bool emergency = input.emergency && input.emergency->emergency;
     for (const StoreRef& present : input.present_stores) {
-      if (users.count(present) == 0) {
+      if (!emergency && users.count(present) == 0) {
         warnings.Add("unused-store", "",
                      RefName(present) +
                          " exists in the trust store but no statement "
@@ -959,9 +962,15 @@ LintReport LintFiles(const LintSource& source, base::Time at) {
     struct stat st {};
     if (::lstat(policy_path.c_str(), &st) != 0 && errno == ENOENT) {
       std::filesystem::path legacy = *source.config_dir / "trustpolicy.json";
-      if (::lstat(legacy.c_str(), &st) == 0 || errno != ENOENT) {
-        policy_path = legacy;
+      if (::lstat(legacy.c_str(), &st) != 0 && errno == ENOENT) {
+        report.errors.push_back(LintFinding{
+            "policy-not-found", "",
+            "no trust policy in " + source.config_dir->string() +
+                ": neither trustpolicy.oci.json nor trustpolicy.json exists",
+            ""});
+        return report;
       }
+      policy_path = legacy;
     }
   } else {
     report.errors.push_back(LintFinding{

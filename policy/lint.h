@@ -22,7 +22,9 @@
 //   anchor-expired       an anchor whose notAfter is before --at
 //   missing-store        a referenced store directory that does not exist
 //   empty-store          a referenced store holding no certificate
-//   unused-store         a store directory no statement references
+//   unused-store         a store directory no statement references (not
+//                        for an emergency policy, which applies on top of
+//                        the base policy and its stores)
 //   no-tsa               a strict statement with ca stores (notary.x509)
 //                        and no tsa store
 //   emergency-no-expiry  an emergency policy without expires or approvedBy

@@ -424,8 +424,7 @@ int PolicyCommands::RunDiff() {
   } else {
     std::string text = ChangeLines(changes, "");
     text += a.old_input + " -> " + a.new_input + ": " + Summary(changes);
-    if (before->store.has_value() != after->store.has_value() ||
-        !before->store.has_value()) {
+    if (!before->store.has_value() || !after->store.has_value()) {
       text += " (anchors not compared: give config dirs to compare them)";
     }
     text += weakens ? "; the change weakens the policy\n" : "\n";

@@ -353,6 +353,11 @@ TEST_F(LintTest, EmergencyWithoutExpiryOrApprover) {
   LintReport good = LintConfig(DataFile("org/emergency_approved.json"));
   EXPECT_TRUE(good.warnings.empty()) << Rules(good.warnings);
   EXPECT_EQ(good.ExitCode(), 0);
+  // Against the whole production trust store: the stores only the base
+  // policy uses are not "unused".
+  LintReport full =
+      LintConfig(DataFile("org/emergency_approved.json"), OrgStores::kAll);
+  EXPECT_TRUE(full.warnings.empty()) << Rules(full.warnings);
 
   // Only one of the two.
   json doc = json::parse(DataFile("org/emergency_approved.json"));
@@ -543,9 +548,14 @@ TEST_F(LintTest, PolicyFileProblemsAreErrors) {
                 .errors,
             "policy-symlink"),
       1u);
-  // No config at all.
+  // No config at all, and a config dir without a policy.
   EXPECT_EQ(Count(LintFiles(LintSource{}, Now()).errors, "policy-not-found"),
             1u);
+  std::filesystem::create_directories(dir_.path() / "empty");
+  EXPECT_EQ(
+      Count(LintFiles(LintSource{dir_.path() / "empty", {}, {}}, Now()).errors,
+            "policy-not-found"),
+      1u);
 }
 
 TEST_F(LintTest, LegacyPolicyNameInConfigDir) {
