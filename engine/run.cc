@@ -3,11 +3,14 @@
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "engine/chain_cache.h"
@@ -84,6 +87,69 @@ void ProcessRepository(RepositoryWork& work, io::Reader& reader,
         verifier.VerifyArtifact(repo, *graph, *selected[i], blobs);
   });
 }
+
+// Progress draws one self-overwriting status line on a terminal every
+// 250 ms from its own thread; it reads only atomic counters.
+class Progress {
+ public:
+  Progress(std::FILE* out, size_t repositories, const Verifier& verifier)
+      : out_(out), repositories_(repositories), verifier_(verifier) {
+    started_ = std::chrono::steady_clock::now();
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Progress() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    std::fprintf(out_, "\r\033[K");
+    std::fflush(out_);
+  }
+  void RepositoryDone(size_t artifacts) {
+    repositories_done_.fetch_add(1, std::memory_order_relaxed);
+    artifacts_done_.fetch_add(artifacts, std::memory_order_relaxed);
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(250),
+                         [this] { return done_; })) {
+      double elapsed = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - started_)
+                           .count();
+      size_t repos = repositories_done_.load(std::memory_order_relaxed);
+      uint64_t artifacts = artifacts_done_.load(std::memory_order_relaxed);
+      double rate = elapsed > 0 ? verifier_.signatures_verified() / elapsed : 0;
+      std::string eta = "--";
+      if (repos > 0 && repos < repositories_) {
+        eta = std::to_string(static_cast<long long>(
+                  elapsed * (repositories_ - repos) / repos + 0.5)) +
+              " s";
+      }
+      std::fprintf(out_,
+                   "\r\033[Ktrustgate: %zu/%zu repositories, %llu artifacts, "
+                   "%.0f verifications/s, ETA %s",
+                   repos, repositories_,
+                   static_cast<unsigned long long>(artifacts), rate,
+                   eta.c_str());
+      std::fflush(out_);
+    }
+  }
+
+  std::FILE* out_;
+  const size_t repositories_;
+  const Verifier& verifier_;
+  std::chrono::steady_clock::time_point started_;
+  std::atomic<size_t> repositories_done_{0};
+  std::atomic<uint64_t> artifacts_done_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -235,6 +301,10 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
                     options.verifier);
   ReportWriter report(options.out, options.format);
   bool write_failed = false;
+  std::unique_ptr<Progress> progress;
+  if (!options.quiet && ::isatty(::fileno(options.err)) == 1) {
+    progress = std::make_unique<Progress>(options.err, plan.size(), verifier);
+  }
 
   size_t next = 0;
   tbb::parallel_pipeline(
@@ -252,6 +322,9 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
               tbb::filter_mode::parallel,
               [&](RepositoryWork* work) {
                 ProcessRepository(*work, *reader, verifier);
+                if (progress != nullptr) {
+                  progress->RepositoryDone(work->verdicts.size());
+                }
                 return work;
               }) &
           tbb::make_filter<RepositoryWork*, void>(
@@ -284,6 +357,7 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
                 work->verdicts.shrink_to_fit();
               }));
 
+  progress.reset();  // clear the status line before the summary
   result.summary.signatures_verified = verifier.signatures_verified();
   result.summary.elapsed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
@@ -312,7 +386,8 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
   const Summary& s = result.summary;
   // The text report ends with its own summary; for machine formats (or a
   // report written to a file) people get one line on stderr.
-  if (options.format != Format::kText || options.out != stdout) {
+  if (!options.quiet &&
+      (options.format != Format::kText || options.out != stdout)) {
     std::fprintf(options.err,
                  "trustgate: %llu artifacts: %llu verified, %llu skipped, %llu "
                  "failed; %llu signatures checked in %.2f s (%.0f artifacts/s; "

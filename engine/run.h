@@ -43,6 +43,10 @@ struct RunOptions {
   std::FILE* out = stdout;
   std::FILE* err = stderr;
   std::optional<std::filesystem::path> index_path;  // nullopt = no index
+  // quiet: no live progress line (otherwise shown while it runs, only when
+  // `err` is a terminal: repositories and artifacts done, verifications
+  // per second, ETA) and no summary line on `err`.
+  bool quiet = false;
 };
 
 // RunResult is the outcome: the exit status of the contract (0 all

@@ -72,6 +72,7 @@ struct VerifyArgs {
   std::string output;
   std::string at;
   bool no_blobs = false;
+  bool quiet = false;
   size_t max_signatures = 100;
   std::vector<std::string> targets;
 };
@@ -91,6 +92,7 @@ int RunVerifyCommand(const VerifyArgs& args) {
   options.mirror = args.mirror;
   options.registry_host = args.registry;
   options.jobs = args.jobs;
+  options.quiet = args.quiet;
   options.verifier.max_signatures = args.max_signatures;
   options.verifier.blobs =
       args.no_blobs ? engine::BlobsMode::kSkip : engine::BlobsMode::kCheck;
@@ -329,6 +331,8 @@ int main(int argc, char** argv) {
   verify_cmd->add_option("--output,-o", verify.output, "write the report here");
   verify_cmd->add_option("--at", verify.at,
                          "verify as of this RFC 3339 time (default: now)");
+  verify_cmd->add_flag("--quiet,-q", verify.quiet,
+                       "no progress line and no summary on stderr");
   verify_cmd->add_flag("--no-blobs", verify.no_blobs,
                        "do not read and digest-check config and layer blobs");
   verify_cmd

@@ -409,6 +409,16 @@ TEST_F(TestMirror, ConfigurationErrorsExitTwoAndVerifyNothing) {
   EXPECT_EQ(no_mirror.result.exit_code, 2);
 }
 
+TEST_F(TestMirror, QuietPrintsNothingOnStderrAndSummaryOtherwise) {
+  Verified loud = Verify({});
+  EXPECT_NE(loud.result.err.find("artifacts:"), std::string::npos);
+  // Not a terminal: never a progress line.
+  EXPECT_EQ(loud.result.err.find("ETA"), std::string::npos);
+  Verified quiet = Verify({"--quiet"});
+  EXPECT_EQ(quiet.result.err, "");
+  EXPECT_EQ(quiet.by_key.size(), loud.by_key.size());
+}
+
 TEST_F(TestMirror, OutputFormatsAgree) {
   const Expected& e = Case("good-jws-ps256");
   std::string target = e.repository + "@" + e.digest;
