@@ -695,8 +695,14 @@ struct CheckedToken {
   std::optional<PreciseTime> signing_time;  // signed attribute, if any
 };
 
-base::Result<CheckedToken, CryptoError> CheckToken(
-    base::ByteView token, base::ByteView signature_bytes) {
+base::ByteView View(const ASN1_STRING* s) {
+  return base::ByteView(ASN1_STRING_get0_data(s),
+                        static_cast<size_t>(ASN1_STRING_length(s)));
+}
+
+// ParseCms decodes the token as a CMS SignedData whose content is a
+// TSTInfo (RFC 3161 §2.4.2; tspclient-go ParseSignedToken).
+base::Result<UniqueCms, CryptoError> ParseCms(base::ByteView token) {
   if (token.size() > kMaxTimestampTokenBytes) {
     return Fail(
         CryptoError::kTooLarge,
@@ -706,7 +712,6 @@ base::Result<CheckedToken, CryptoError> CheckToken(
     return Fail(CryptoError::kMalformed, "empty");
   }
   TG_RETURN_IF_ERROR(CheckShape(token));
-
   const unsigned char* p = token.data();
   UniqueCms cms(
       d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(token.size())));
@@ -716,8 +721,6 @@ base::Result<CheckedToken, CryptoError> CheckToken(
   if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) {
     return Fail(CryptoError::kMalformed, "the CMS content is not SignedData");
   }
-  // RFC 3161 §2.4.2: eContentType id-ct-TSTInfo (tspclient-go
-  // ParseSignedToken).
   const ASN1_OBJECT* econtent_type = CMS_get0_eContentType(cms.get());
   if (OBJ_obj2nid(econtent_type) != NID_id_smime_ct_TSTInfo) {
     return Fail(
@@ -728,81 +731,102 @@ base::Result<CheckedToken, CryptoError> CheckToken(
   if (econtent == nullptr || *econtent == nullptr) {
     return Fail(CryptoError::kMalformed, "SignedData without TSTInfo");
   }
-  const base::ByteView tst_der(
-      ASN1_STRING_get0_data(*econtent),
-      static_cast<size_t>(ASN1_STRING_length(*econtent)));
+  return cms;
+}
 
-  // Certificates: every one must parse (Go's x509.ParseCertificates fails
-  // the token otherwise).
-  CheckedToken out;
-  {
-    OwnedX509Stack certs(CMS_get1_certs(cms.get()));
-    const int count = certs ? sk_X509_num(certs.get()) : 0;
-    if (static_cast<size_t>(count) > kMaxTimestampCertificates) {
-      return Fail(CryptoError::kTooLarge,
-                  "more than " + std::to_string(kMaxTimestampCertificates) +
-                      " certificates");
-    }
-    for (int i = 0; i < count; ++i) {
-      unsigned char* der = nullptr;
-      const int len = i2d_X509(sk_X509_value(certs.get(), i), &der);
-      if (len <= 0) {
-        return Fail(CryptoError::kMalformed, "unencodable certificate");
-      }
-      auto cert =
-          Certificate::FromDer(base::ByteView(der, static_cast<size_t>(len)));
-      OPENSSL_free(der);
-      if (!cert.ok()) {
-        return Fail(
-            CryptoError::kMalformed,
-            "embedded certificate " + std::to_string(i) + ": " + cert.detail());
-      }
-      out.contents.certificates.push_back(std::move(cert).value());
-    }
+// EmbeddedCertificates parses every certificate of the SignedData (Go's
+// x509.ParseCertificates fails the token on any that does not parse).
+base::Result<std::vector<CertificatePtr>, CryptoError> EmbeddedCertificates(
+    CMS_ContentInfo* cms) {
+  OwnedX509Stack certs(CMS_get1_certs(cms));
+  const int count = certs ? sk_X509_num(certs.get()) : 0;
+  if (static_cast<size_t>(count) > kMaxTimestampCertificates) {
+    return Fail(CryptoError::kTooLarge,
+                "more than " + std::to_string(kMaxTimestampCertificates) +
+                    " certificates");
   }
-
-  // RFC 3161 §2.4.1: "The time-stamp token MUST NOT contain any signatures
-  // other than the signature of the TSA."
-  STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms.get());
-  if (infos == nullptr || sk_CMS_SignerInfo_num(infos) != 1) {
-    return Fail(CryptoError::kMalformed,
-                "a timestamp token must carry exactly one SignerInfo, not " +
-                    std::to_string(infos ? sk_CMS_SignerInfo_num(infos) : 0));
+  std::vector<CertificatePtr> out;
+  for (int i = 0; i < count; ++i) {
+    unsigned char* der = nullptr;
+    const int len = i2d_X509(sk_X509_value(certs.get(), i), &der);
+    if (len <= 0) {
+      return Fail(CryptoError::kMalformed, "unencodable certificate");
+    }
+    auto cert =
+        Certificate::FromDer(base::ByteView(der, static_cast<size_t>(len)));
+    OPENSSL_free(der);
+    if (!cert.ok()) {
+      return Fail(
+          CryptoError::kMalformed,
+          "embedded certificate " + std::to_string(i) + ": " + cert.detail());
+    }
+    out.push_back(std::move(cert).value());
   }
-  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(infos, 0);
+  return out;
+}
 
-  // RFC 5652 §5.3: the signer is identified by issuer and serial number;
-  // it must be one of the embedded certificates (Go compares the issuer's
-  // encoding byte for byte).
+// FindSigner returns the embedded certificate the SignerInfo names by
+// issuer and serial number (RFC 5652 §5.3; Go compares the issuer's
+// encoding byte for byte).
+base::Result<CertificatePtr, CryptoError> FindSigner(
+    CMS_SignerInfo* si, const std::vector<CertificatePtr>& certs) {
   ASN1_OCTET_STRING* keyid = nullptr;
-  X509_NAME* sid_issuer = nullptr;
-  ASN1_INTEGER* sid_serial = nullptr;
-  if (CMS_SignerInfo_get0_signer_id(si, &keyid, &sid_issuer, &sid_serial) !=
-          1 ||
-      keyid != nullptr || sid_issuer == nullptr || sid_serial == nullptr) {
+  X509_NAME* issuer = nullptr;
+  ASN1_INTEGER* serial = nullptr;
+  if (CMS_SignerInfo_get0_signer_id(si, &keyid, &issuer, &serial) != 1 ||
+      keyid != nullptr || issuer == nullptr || serial == nullptr) {
     return Fail(CryptoError::kMalformed,
                 "the SignerInfo does not identify its signer by issuer and "
                 "serial number");
   }
-  {
-    unsigned char* name_der = nullptr;
-    const int name_len = i2d_X509_NAME(sid_issuer, &name_der);
-    for (const CertificatePtr& cert : out.contents.certificates) {
-      if (name_len > 0 && SameBytes(cert->issuer_der(), name_der, name_len) &&
-          ASN1_INTEGER_cmp(sid_serial, X509_get0_serialNumber(cert->x509())) ==
-              0) {
-        out.contents.signer = cert;
-        break;
-      }
+  unsigned char* name_der = nullptr;
+  const int name_len = i2d_X509_NAME(issuer, &name_der);
+  CertificatePtr found;
+  for (const CertificatePtr& cert : certs) {
+    if (name_len > 0 && SameBytes(cert->issuer_der(), name_der, name_len) &&
+        ASN1_INTEGER_cmp(serial, X509_get0_serialNumber(cert->x509())) == 0) {
+      found = cert;
+      break;
     }
-    OPENSSL_free(name_der);
   }
-  if (!out.contents.signer) {
+  OPENSSL_free(name_der);
+  if (!found) {
     return Fail(CryptoError::kTsaSignerCertificate,
                 "the signing certificate is not among the token's "
                 "certificates");
   }
-  const Certificate& signer = *out.contents.signer;
+  return found;
+}
+
+// ReadSigningTime parses the optional signing-time signed attribute
+// (RFC 5652 §11.3) as Go reads a time (UTCTime or GeneralizedTime).
+base::Result<std::optional<PreciseTime>, CryptoError> ReadSigningTime(
+    CMS_SignerInfo* si) {
+  const int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
+  if (idx < 0) {
+    return std::optional<PreciseTime>();
+  }
+  const ASN1_TYPE* t =
+      X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(si, idx), 0);
+  std::optional<PreciseTime> when;
+  if (t != nullptr && t->type == V_ASN1_UTCTIME) {
+    when = ParseUtcTime(base::AsString(View(t->value.utctime)));
+  } else if (t != nullptr && t->type == V_ASN1_GENERALIZEDTIME) {
+    when = ParseGeneralizedTime(base::AsString(View(t->value.generalizedtime)));
+  }
+  if (!when) {
+    return Fail(CryptoError::kMalformed,
+                "malformed signing-time signed attribute");
+  }
+  return when;
+}
+
+// VerifySignerInfo verifies the TSA's signature and then the signed
+// attributes it covers (RFC 5652 §5.4, §5.6, §11; tspclient-go
+// verifySignature, verifySignedAttributes and SigningCertificate). Returns
+// the signing-time attribute, if any.
+base::Result<std::optional<PreciseTime>, CryptoError> VerifySignerInfo(
+    CMS_ContentInfo* cms, CMS_SignerInfo* si, const Certificate& signer) {
   // notation-core-go validateSignatureAlgorithm (TSA leaf): RSA
   // 2048/3072/4096 or EC P-256/384/521. Checked before the signature so
   // that no other key is ever used.
@@ -810,15 +834,13 @@ base::Result<CheckedToken, CryptoError> CheckToken(
     return FailCert(CryptoError::kUnsupportedKey, signer, alg.detail());
   }
   TG_ASSIGN_OR_RETURN(const EVP_MD* md, CheckSignerAlgorithms(si));
-
-  // RFC 5652 §5.4 / tspclient-go verifySignedAttributes: signed attributes
-  // are required (the content is not id-data).
+  // Signed attributes are required: the content is not id-data.
   if (CMS_signed_get_attr_count(si) <= 0) {
     return Fail(CryptoError::kMissingAttribute,
                 "the SignerInfo has no signed attributes");
   }
-  // RFC 5652 §5.6: the signature over the DER of the signed attributes.
-  // Nothing inside the token is trusted before this passes.
+  // The signature over the DER of the signed attributes. Nothing inside
+  // the token is believed before this passes.
   CMS_SignerInfo_set1_signer_cert(si, signer.x509());
   if (CMS_SignerInfo_verify(si) != 1) {
     const unsigned long err = ERR_peek_last_error();
@@ -834,8 +856,8 @@ base::Result<CheckedToken, CryptoError> CheckToken(
                 "certificate \"" +
                     signer.SubjectString() + "\"");
   }
-
   // RFC 5652 §11.1 content-type attribute = eContentType.
+  const ASN1_OBJECT* econtent_type = CMS_get0_eContentType(cms);
   const auto* ct_attr =
       static_cast<const ASN1_OBJECT*>(CMS_signed_get0_data_by_OBJ(
           si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT));
@@ -855,35 +877,15 @@ base::Result<CheckedToken, CryptoError> CheckToken(
     return Fail(CryptoError::kMissingAttribute,
                 "no message-digest signed attribute");
   }
-  const base::Bytes tst_digest = Digest(md, tst_der);
+  const base::Bytes tst_digest = Digest(md, View(*CMS_get0_content(cms)));
   if (tst_digest.empty() ||
       !SameBytes(tst_digest, ASN1_STRING_get0_data(md_attr),
                  ASN1_STRING_length(md_attr))) {
     return Fail(CryptoError::kBadSignature,
                 "the message-digest attribute does not match the TSTInfo");
   }
-  // RFC 5652 §11.3 signing-time (optional; tspclient-go checks it against
-  // the TSA chain).
-  if (const int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
-      idx >= 0) {
-    const ASN1_TYPE* t =
-        X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(si, idx), 0);
-    std::optional<PreciseTime> when;
-    if (t != nullptr && t->type == V_ASN1_UTCTIME) {
-      when = ParseUtcTime(base::AsString(base::ByteView(
-          ASN1_STRING_get0_data(t->value.utctime),
-          static_cast<size_t>(ASN1_STRING_length(t->value.utctime)))));
-    } else if (t != nullptr && t->type == V_ASN1_GENERALIZEDTIME) {
-      when = ParseGeneralizedTime(base::AsString(base::ByteView(
-          ASN1_STRING_get0_data(t->value.generalizedtime),
-          static_cast<size_t>(ASN1_STRING_length(t->value.generalizedtime)))));
-    }
-    if (!when) {
-      return Fail(CryptoError::kMalformed,
-                  "malformed signing-time signed attribute");
-    }
-    out.signing_time = when;
-  }
+  TG_ASSIGN_OR_RETURN(std::optional<PreciseTime> signing_time,
+                      ReadSigningTime(si));
   // RFC 5816 / signature-specification.md: signing-certificate-v2 is
   // required and must name the signer. (tspclient-go reads only v2; a
   // token with only the SHA-1 signing-certificate fails there too.)
@@ -899,15 +901,53 @@ base::Result<CheckedToken, CryptoError> CheckToken(
     return Fail(CryptoError::kMissingAttribute,
                 "no signing-certificate-v2 signed attribute");
   }
-  TG_RETURN_IF_ERROR(EssNamesSigner(
-      base::ByteView(ASN1_STRING_get0_data(ess),
-                     static_cast<size_t>(ASN1_STRING_length(ess))),
-      signer));
+  TG_RETURN_IF_ERROR(EssNamesSigner(View(ess), signer));
+  return signing_time;
+}
 
-  // The TSTInfo, now authenticated by the signer certificate.
-  const unsigned char* tp = tst_der.data();
+// EffectiveAccuracy (tspclient-go TSTInfo.Validate, trust-store-trust-
+// policy.md step "Retrieve the timestamp's accuracy"): the sum of the
+// components; when all are absent or zero, one second under the baseline
+// policy, else zero. Like tspclient-go, millis and micros above 999 are
+// summed, not refused; negative components are refused (Go would invert
+// the interval).
+base::Result<std::chrono::microseconds, CryptoError> EffectiveAccuracy(
+    TS_TST_INFO* tst, const std::string& policy) {
+  constexpr int64_t kScale[3] = {1'000'000, 1'000, 1};
+  int64_t accuracy = 0;
+  if (const TS_ACCURACY* acc = TS_TST_INFO_get_accuracy(tst); acc != nullptr) {
+    const ASN1_INTEGER* parts[3] = {TS_ACCURACY_get_seconds(acc),
+                                    TS_ACCURACY_get_millis(acc),
+                                    TS_ACCURACY_get_micros(acc)};
+    for (int k = 0; k < 3; ++k) {
+      int64_t v = 0;
+      if (parts[k] != nullptr &&
+          (ASN1_INTEGER_get_int64(&v, parts[k]) != 1 || v < 0 ||
+           v > kMaxAccuracyMicros / kScale[k])) {
+        return Fail(CryptoError::kBadAttribute,
+                    "TSTInfo accuracy components must be non-negative and "
+                    "below 9e9 seconds");
+      }
+      accuracy += v * kScale[k];  // at most 3 * kMaxAccuracyMicros
+    }
+  }
+  if (accuracy > kMaxAccuracyMicros) {
+    return Fail(CryptoError::kBadAttribute, "TSTInfo accuracy too large");
+  }
+  if (accuracy == 0 && policy == kBaselineTimestampPolicy) {
+    accuracy = 1'000'000;
+  }
+  return std::chrono::microseconds(accuracy);
+}
+
+// ReadTstInfo reads the (authenticated) TSTInfo: version 1, message
+// imprint over `signature_bytes`, genTime, accuracy, policy, serial.
+base::Status<CryptoError> ReadTstInfo(base::ByteView tst_der,
+                                      base::ByteView signature_bytes,
+                                      CheckedToken* out) {
+  const unsigned char* p = tst_der.data();
   UniqueTstInfo tst(
-      d2i_TS_TST_INFO(nullptr, &tp, static_cast<long>(tst_der.size())));
+      d2i_TS_TST_INFO(nullptr, &p, static_cast<long>(tst_der.size())));
   if (!tst) {
     return Fail(CryptoError::kMalformed, "malformed TSTInfo");
   }
@@ -916,8 +956,8 @@ base::Result<CheckedToken, CryptoError> CheckToken(
     return Fail(CryptoError::kBadAttribute, "TSTInfo version must be 1");
   }
   // RFC 3161 §2.4.2 messageImprint: the hash of the timestamped datum,
-  // here the raw signature bytes of the envelope (tspclient-go
-  // TSTInfo.validate; its hash must be SHA-256/384/512).
+  // here the raw signature bytes of the envelope (trust-store-trust-
+  // policy.md; tspclient-go TSTInfo.validate: SHA-256/384/512 only).
   TS_MSG_IMPRINT* imprint = TS_TST_INFO_get_msg_imprint(tst.get());
   X509_ALGOR* imprint_alg =
       imprint != nullptr ? TS_MSG_IMPRINT_get_algo(imprint) : nullptr;
@@ -941,65 +981,52 @@ base::Result<CheckedToken, CryptoError> CheckToken(
     return Fail(CryptoError::kTimestampImprintMismatch,
                 "the message imprint is not the hash of this signature");
   }
-  // genTime.
+  // RFC 3161 §2.4.2 genTime, read as Go reads a GeneralizedTime.
   const ASN1_GENERALIZEDTIME* gen = TS_TST_INFO_get_time(tst.get());
   std::optional<PreciseTime> gen_time =
       gen == nullptr ? std::nullopt
-                     : ParseGeneralizedTime(base::AsString(base::ByteView(
-                           ASN1_STRING_get0_data(gen),
-                           static_cast<size_t>(ASN1_STRING_length(gen)))));
+                     : ParseGeneralizedTime(base::AsString(View(gen)));
   if (!gen_time) {
     return Fail(CryptoError::kMalformed, "malformed TSTInfo genTime");
   }
-  out.gen_time = *gen_time;
-  // Accuracy (tspclient-go TSTInfo.Validate, trust-store-trust-policy.md
-  // step "Retrieve the timestamp's accuracy"): the sum of the components;
-  // when all are absent or zero, one second under the baseline policy,
-  // else zero. Like tspclient-go, millis and micros above 999 are summed,
-  // not refused; negative components are refused (Go would invert the
-  // interval).
-  const ASN1_OBJECT* policy = TS_TST_INFO_get_policy_id(tst.get());
-  out.contents.policy = ObjectText(policy);
-  int64_t components[3] = {0, 0, 0};
-  if (const TS_ACCURACY* acc = TS_TST_INFO_get_accuracy(tst.get());
-      acc != nullptr) {
-    const ASN1_INTEGER* parts[3] = {TS_ACCURACY_get_seconds(acc),
-                                    TS_ACCURACY_get_millis(acc),
-                                    TS_ACCURACY_get_micros(acc)};
-    for (int k = 0; k < 3; ++k) {
-      if (parts[k] != nullptr &&
-          (ASN1_INTEGER_get_int64(&components[k], parts[k]) != 1 ||
-           components[k] < 0 || components[k] > kMaxAccuracyMicros)) {
-        return Fail(CryptoError::kBadAttribute,
-                    "TSTInfo accuracy components must be non-negative and "
-                    "below 9e9 seconds");
-      }
-    }
-  }
-  if (components[0] > kMaxAccuracyMicros / 1'000'000 ||
-      components[1] > kMaxAccuracyMicros / 1'000) {
-    return Fail(CryptoError::kBadAttribute, "TSTInfo accuracy too large");
-  }
-  int64_t accuracy =
-      components[0] * 1'000'000 + components[1] * 1'000 + components[2];
-  if (accuracy > kMaxAccuracyMicros) {
-    return Fail(CryptoError::kBadAttribute, "TSTInfo accuracy too large");
-  }
-  if (accuracy == 0 && out.contents.policy == kBaselineTimestampPolicy) {
-    accuracy = 1'000'000;
-  }
-  out.contents.accuracy = std::chrono::microseconds(accuracy);
-  out.contents.gen_time = out.gen_time.Floor();
-  out.contents.earliest = out.gen_time.Floor() - out.contents.accuracy;
-  out.contents.latest = out.gen_time.Ceil() + out.contents.accuracy;
+  TimestampContents& c = out->contents;
+  c.policy = ObjectText(TS_TST_INFO_get_policy_id(tst.get()));
+  TG_ASSIGN_OR_RETURN(c.accuracy, EffectiveAccuracy(tst.get(), c.policy));
+  out->gen_time = *gen_time;
+  c.gen_time = gen_time->Floor();
+  c.earliest = gen_time->Floor() - c.accuracy;
+  c.latest = gen_time->Ceil() + c.accuracy;
   if (const ASN1_INTEGER* serial = TS_TST_INFO_get_serial(tst.get());
       serial != nullptr) {
-    out.contents.serial_hex =
-        (ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER ? "-" : "") +
-        base::HexEncode(
-            base::ByteView(ASN1_STRING_get0_data(serial),
-                           static_cast<size_t>(ASN1_STRING_length(serial))));
+    c.serial_hex = (ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER ? "-" : "") +
+                   base::HexEncode(View(serial));
   }
+  return base::Ok{};
+}
+
+base::Result<CheckedToken, CryptoError> CheckToken(
+    base::ByteView token, base::ByteView signature_bytes) {
+  TG_ASSIGN_OR_RETURN(UniqueCms cms, ParseCms(token));
+  CheckedToken out;
+  TG_ASSIGN_OR_RETURN(out.contents.certificates,
+                      EmbeddedCertificates(cms.get()));
+  // RFC 3161 §2.4.1: "The time-stamp token MUST NOT contain any signatures
+  // other than the signature of the TSA."
+  STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms.get());
+  const int signers = infos != nullptr ? sk_CMS_SignerInfo_num(infos) : 0;
+  if (signers != 1) {
+    return Fail(CryptoError::kMalformed,
+                "a timestamp token must carry exactly one SignerInfo, not " +
+                    std::to_string(signers));
+  }
+  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(infos, 0);
+  TG_ASSIGN_OR_RETURN(out.contents.signer,
+                      FindSigner(si, out.contents.certificates));
+  TG_ASSIGN_OR_RETURN(out.signing_time,
+                      VerifySignerInfo(cms.get(), si, *out.contents.signer));
+  // The TSTInfo is read only now that the signature covers it.
+  TG_RETURN_IF_ERROR(
+      ReadTstInfo(View(*CMS_get0_content(cms.get())), signature_bytes, &out));
   ERR_clear_error();
   return out;
 }

@@ -4,9 +4,11 @@
 #include <openssl/cms.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/envelope.h"
@@ -875,6 +877,38 @@ TEST(Timestamp, MutatedTokensNeverVerify) {
       EXPECT_EQ(r->accuracy, microseconds(0)) << i;
     }
   }
+}
+
+TEST(Timestamp, ConcurrentVerificationsShareRoots) {
+  // The engine verifies tokens on many threads against the same parsed
+  // trust-store certificates.
+  const Tsa& tsa = DefaultTsa();
+  const std::vector<CertificatePtr> roots = tsa.Roots();
+  const base::Bytes token = MakeToken(Good());
+  TokenSpec bad_spec = Good();
+  bad_spec.flip_signature_bit = true;
+  const base::Bytes bad = MakeToken(bad_spec);
+  std::atomic<int> good_ok{0};
+  std::atomic<int> bad_failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        if (VerifyTimestampToken(token, Message(), roots).ok()) {
+          ++good_ok;
+        }
+        if (VerifyTimestampToken(bad, Message(), roots).code() ==
+            CryptoError::kBadSignature) {
+          ++bad_failed;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(good_ok.load(), 100);
+  EXPECT_EQ(bad_failed.load(), 100);
 }
 
 // ---------------------------------------------------------------------------
