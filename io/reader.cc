@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "io/open_beneath.h"
 
 namespace trustgate::io {
 
@@ -363,6 +364,26 @@ class PreadReader final : public Reader {
 };
 
 }  // namespace
+
+// io/open_beneath.h: the open path above, shared with the io_uring reader.
+namespace internal {
+
+base::Result<base::UniqueFd, IoError> OpenBeneath(int dir_fd,
+                                                  std::string_view path,
+                                                  PathResolution resolution) {
+  return io::OpenBeneath(dir_fd, path, resolution);
+}
+
+base::Result<uint64_t, IoError> StatRegular(int fd, std::string_view path) {
+  return io::StatRegular(fd, path);
+}
+
+base::Status<IoError> CheckShrunk(int fd, uint64_t read_bytes,
+                                  std::string_view path) {
+  return io::CheckShrunk(fd, read_bytes, path);
+}
+
+}  // namespace internal
 
 base::Result<Buffer, IoError> ReadFileAt(int dir_fd,
                                          std::string_view relative_path,
