@@ -14,6 +14,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <utility>
 
@@ -143,18 +144,25 @@ std::string Decimal(const BIGNUM* bn) {
 }
 
 // Go's RevocationListEntry.ReasonCode: cryptobyte ReadASN1Enum (ENUMERATED,
-// minimal, fits an int; bytes after it ignored).
+// minimal, fits Go's 64-bit int; bytes after it ignored). A value outside
+// the int range here is reported as -1 (it is neither certificateHold nor
+// removeFromCRL, so it revokes like any other reason).
 std::optional<int> ReadReasonCode(base::ByteView value) {
   internal::DerElement e;
   if (!internal::ReadDerElement(&value, &e) || e.tag != V_ASN1_ENUMERATED ||
-      !MinimalInteger(e.content) || e.content.size() > 4) {
+      !MinimalInteger(e.content) || e.content.size() > 8) {
     return std::nullopt;
   }
-  int64_t v = (e.content[0] & 0x80) != 0 ? -1 : 0;
+  uint64_t v = (e.content[0] & 0x80) != 0 ? ~uint64_t{0} : 0;
   for (uint8_t b : e.content) {
     v = (v << 8) | b;
   }
-  return static_cast<int>(v);
+  const auto signed_value = static_cast<int64_t>(v);
+  if (signed_value < std::numeric_limits<int>::min() ||
+      signed_value > std::numeric_limits<int>::max()) {
+    return -1;
+  }
+  return static_cast<int>(signed_value);
 }
 
 // Go's parseAuthorityKeyIdentifier: a SEQUENCE, whose optional leading

@@ -166,33 +166,33 @@ std::optional<base::Bytes> Digest(const char* name, base::ByteView data) {
   return out;
 }
 
-// RFC 6960 §4.1.1 CertID of `cert` under the hash `nid` is `id`?
-bool CertIdMatches(OCSP_CERTID* id, const Certificate& cert,
-                   const Certificate& issuer) {
+enum class CertIdMatch { kOtherSerial, kSerialOnly, kFull };
+
+// Compares `id` with `cert`'s CertID (RFC 6960 §4.1.1) under the hash
+// algorithm `id` names (SHA-1/256/384/512 only, x/crypto's table).
+CertIdMatch MatchCertId(OCSP_CERTID* id, const Certificate& cert,
+                        const Certificate& issuer) {
   ASN1_OCTET_STRING* name_hash = nullptr;
   ASN1_OBJECT* md = nullptr;
   ASN1_OCTET_STRING* key_hash = nullptr;
   ASN1_INTEGER* serial = nullptr;
   if (OCSP_id_get0_info(&name_hash, &md, &key_hash, &serial, id) != 1 ||
-      serial == nullptr || name_hash == nullptr || key_hash == nullptr) {
-    return false;
-  }
-  if (ASN1_INTEGER_cmp(serial, X509_get0_serialNumber(cert.x509())) != 0) {
-    return false;
+      serial == nullptr || name_hash == nullptr || key_hash == nullptr ||
+      ASN1_INTEGER_cmp(serial, X509_get0_serialNumber(cert.x509())) != 0) {
+    return CertIdMatch::kOtherSerial;
   }
   const char* digest = DigestForNid(OBJ_obj2nid(md));
-  if (digest == nullptr) {
-    return false;  // x/crypto: "unsupported issuer hash algorithm"
-  }
   const ASN1_BIT_STRING* key_bits = X509_get0_pubkey_bitstr(issuer.x509());
-  if (key_bits == nullptr) {
-    return false;
+  if (digest == nullptr || key_bits == nullptr) {
+    return CertIdMatch::kSerialOnly;
   }
   const auto want_name = Digest(digest, issuer.subject_der());
   const auto want_key = Digest(digest, View(key_bits));
   return want_name && want_key &&
-         std::ranges::equal(*want_name, View(name_hash)) &&
-         std::ranges::equal(*want_key, View(key_hash));
+                 std::ranges::equal(*want_name, View(name_hash)) &&
+                 std::ranges::equal(*want_key, View(key_hash))
+             ? CertIdMatch::kFull
+             : CertIdMatch::kSerialOnly;
 }
 
 // Go's Certificate.CheckSignature of `cert`'s own signature with `key`
@@ -425,6 +425,7 @@ CertRevocation EvaluateOcspResponse(
     return Unknown(CryptoError::kMalformed, "OCSP producedAt is not valid");
   }
   OCSP_SINGLERESP* match = nullptr;
+  bool serial_matched = false;
   for (int i = 0; i < count; ++i) {
     OCSP_SINGLERESP* single = OCSP_resp_get0(basic.get(), i);
     int reason = 0;
@@ -440,16 +441,33 @@ CertRevocation EvaluateOcspResponse(
                      "OCSP SingleResponse " + std::to_string(i) +
                          " has an invalid status or time");
     }
-    if (match == nullptr &&
-        CertIdMatches(const_cast<OCSP_CERTID*>(OCSP_SINGLERESP_get0_id(single)),
+    // x/crypto uses the first SingleResponse with the certificate's serial
+    // number; we also require its issuer hashes to be the issuer's.
+    if (match == nullptr && !serial_matched) {
+      switch (
+          MatchCertId(const_cast<OCSP_CERTID*>(OCSP_SINGLERESP_get0_id(single)),
                       cert, issuer)) {
-      match = single;
+        case CertIdMatch::kFull:
+          match = single;
+          serial_matched = true;
+          break;
+        case CertIdMatch::kSerialOnly:
+          serial_matched = true;
+          break;
+        case CertIdMatch::kOtherSerial:
+          break;
+      }
     }
   }
   if (match == nullptr) {
-    return Unknown(CryptoError::kOcspNoMatchingResponse,
-                   "OCSP response has no status for " + cert.SubjectString() +
-                       " issued by " + issuer.SubjectString());
+    return Unknown(
+        CryptoError::kOcspNoMatchingResponse,
+        std::string(serial_matched ? "OCSP response's status for the serial "
+                                     "number of "
+                                   : "OCSP response has no status for ") +
+            cert.SubjectString() +
+            (serial_matched ? " names another issuer than " : " issued by ") +
+            issuer.SubjectString());
   }
 
   // Signature (x/crypto ParseResponseForCert, RFC 6960 §4.2.2.2).

@@ -71,9 +71,10 @@ std::optional<std::string> OcspGetUrl(std::string_view server,
 //  - responseStatus successful (else kOcspResponseStatus), responseType
 //    id-pkix-ocsp-basic, no bytes after the BasicOCSPResponse.
 //  - The SingleResponse used is the first whose CertID has `cert`'s serial
-//    number, a SHA-1/256/384/512 hash algorithm, and the issuer's name and
-//    key hashes under it (RFC 6960 §4.1.1; stricter than x/crypto, which
-//    matches the serial number only). None: kOcspNoMatchingResponse.
+//    number (as x/crypto chooses it); its hash algorithm must be
+//    SHA-1/256/384/512 and its issuer name and key hashes the issuer's
+//    (RFC 6960 §4.1.1; stricter than x/crypto, which compares the serial
+//    number only). Otherwise kOcspNoMatchingResponse.
 //  - Signature: when the response carries certificates, the first one is
 //    the signer: it must parse, the response signature must verify with
 //    its key, and it must be signed by `issuer`'s key; it must also name

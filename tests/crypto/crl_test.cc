@@ -704,6 +704,26 @@ TEST_F(CrlTest, MalformedReasonCodeIsRefused) {
   EXPECT_EQ(r.code(), CryptoError::kMalformed);
 }
 
+TEST_F(CrlTest, WideReasonCodeRevokes) {
+  // Go reads reasonCode into a 64-bit int: a five-byte value parses and,
+  // being neither hold nor removeFromCRL, revokes.
+  CrlSpec s = Spec();
+  CrlEntrySpec e = Entry(kLeafSerial);
+  e.extra_extensions = {
+      {"2.5.29.21", false, {0x0a, 0x05, 0x01, 0x00, 0x00, 0x00, 0x06}}};
+  s.entries = {e};
+  CertRevocation r = Eval(s);
+  EXPECT_EQ(r.status, RevocationStatus::kRevoked);
+  EXPECT_EQ(r.reason, -1);
+  // Nine bytes do not fit: the CRL does not parse.
+  e.extra_extensions = {
+      {"2.5.29.21",
+       false,
+       {0x0a, 0x09, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06}}};
+  s.entries = {e};
+  EXPECT_FALSE(ParseCrl(BuildCrl(s)).ok());
+}
+
 TEST_F(CrlTest, TooLarge) {
   base::Bytes big(kMaxCrlSize, 0x30);
   auto r = ParseCrl(big);

@@ -334,6 +334,13 @@ TEST_F(OcspTest, CertIdWithSameSerialOtherIssuer) {
   OcspSpec s = Spec();
   s.issuer = pki_.root.x509.get();
   EXPECT_EQ(Eval(s).code, CryptoError::kOcspNoMatchingResponse);
+  // x/crypto takes the first SingleResponse with the serial number; when
+  // that one names another issuer we do not look further.
+  s = Spec();
+  s.status = OcspCertStatus::kRevoked;
+  s.extra_cert_before = pki_.leaf.x509.get();
+  s.extra_issuer_before = pki_.root.x509.get();
+  EXPECT_EQ(Eval(s).code, CryptoError::kOcspNoMatchingResponse);
 }
 
 TEST_F(OcspTest, Sha256CertId) {

@@ -266,8 +266,10 @@ struct OcspSpec {
   std::vector<RawExtension> single_extensions;
   // A non-successful responseStatus (then there are no responseBytes).
   int response_status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
-  // A further SingleResponse placed before the real one.
+  // A further SingleResponse (status good) placed before the real one, for
+  // `extra_cert_before` issued by `extra_issuer_before` (default: issuer).
   const X509* extra_cert_before = nullptr;
+  const X509* extra_issuer_before = nullptr;
 };
 
 inline OCSP_CERTID* CertId(const std::string& digest, const X509* cert,
@@ -296,7 +298,9 @@ inline base::Bytes BuildOcspResponse(const OcspSpec& spec) {
         spec.next_update ? MakeTime(*spec.next_update) : nullptr;
     if (spec.extra_cert_before != nullptr) {
       OCSP_CERTID* other =
-          CertId(spec.certid_digest, spec.extra_cert_before, spec.issuer);
+          CertId(spec.certid_digest, spec.extra_cert_before,
+                 spec.extra_issuer_before != nullptr ? spec.extra_issuer_before
+                                                     : spec.issuer);
       OCSP_basic_add1_status(bs, other, V_OCSP_CERTSTATUS_GOOD, 0, nullptr,
                              this_update, next_update);
       OCSP_CERTID_free(other);
