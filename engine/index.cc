@@ -983,4 +983,51 @@ bool IndexWriter::failed() const {
   return error_.has_value();
 }
 
+// ------------------------------------------------- trust paths (rotation)
+
+namespace {
+
+// The passing signatures are joined in the ON clause so that a verified
+// artifact without any still yields one row (NULL signature columns).
+constexpr char kVerifiedTrustPathsSql[] = R"sql(
+SELECT v.repository, v.digest, v.level, v.tags, s.signature_digest,
+       s.trust_store, s.anchor_fingerprint, s.chain
+FROM verdicts v
+LEFT JOIN signatures s
+  ON s.repository = v.repository AND s.artifact_digest = v.digest
+     AND s.reason = 'ok'
+WHERE v.verdict = 'verified'
+ORDER BY v.repository, v.digest, s.signature_digest
+)sql";
+
+}  // namespace
+
+base::Status<IndexError> VerdictIndex::ForEachVerifiedTrustPath(
+    const std::function<bool(const TrustPathRow&)>& fn) {
+  TG_ASSIGN_OR_RETURN(StmtPtr stmt, impl_->Prepare(kVerifiedTrustPathsSql));
+  sqlite3_stmt* s = stmt.get();
+  TrustPathRow row;
+  for (;;) {
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return base::Ok{};
+    }
+    if (rc != SQLITE_ROW) {
+      return impl_->Fail("reading trust paths", rc);
+    }
+    row.repository = ColumnText(s, 0);
+    row.digest = ColumnText(s, 1);
+    row.level = ColumnText(s, 2);
+    row.tags = ColumnText(s, 3);
+    row.has_signature = sqlite3_column_type(s, 4) != SQLITE_NULL;
+    row.signature_digest = ColumnText(s, 4);
+    row.trust_store = ColumnText(s, 5);
+    row.anchor_fingerprint = ColumnText(s, 6);
+    row.chain = ColumnText(s, 7);
+    if (!fn(row)) {
+      return base::Ok{};
+    }
+  }
+}
+
 }  // namespace trustgate::engine

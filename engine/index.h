@@ -184,6 +184,23 @@ struct StoredVerdict {
 using AnchorFn =
     std::function<std::optional<std::string>(const SignatureVerdict&)>;
 
+// TrustPathRow is one row of VerdictIndex::ForEachVerifiedTrustPath: a
+// `verified` verdict joined with one of its passing (reason 'ok')
+// signature rows. Text columns are copied as stored ("" for NULL).
+struct TrustPathRow {
+  std::string repository;
+  std::string digest;  // verdicts.digest
+  std::string level;   // verdicts.level ("strict+expiry=log", ...)
+  std::string tags;    // verdicts.tags, a JSON array of strings
+  // has_signature is false when the verdict has no passing signature row
+  // (the other signature fields are then empty).
+  bool has_signature = false;
+  std::string signature_digest;
+  std::string trust_store;         // signatures.trust_store ("ca:acme")
+  std::string anchor_fingerprint;  // signatures.anchor_fingerprint
+  std::string chain;               // signatures.chain, a JSON array
+};
+
 // VerdictIndex is one connection to an index file. Not thread-safe: use it
 // from one thread at a time (it may move between threads). Movable.
 class VerdictIndex {
@@ -233,6 +250,15 @@ class VerdictIndex {
 
   // RunStatusOf returns the status of run `run_id` (kBadArgument if none).
   base::Result<RunStatus, IndexError> RunStatusOf(int64_t run_id);
+
+  // ForEachVerifiedTrustPath calls `fn` for every verdict whose verdict is
+  // `verified`, once per passing signature row (once with has_signature
+  // false when it has none), ordered by repository, digest and signature
+  // digest, in one read transaction (a consistent snapshot). `fn` returns
+  // false to stop early; the row is only valid during the call. Read-only
+  // (rotation impact, engine/rotation.h).
+  base::Status<IndexError> ForEachVerifiedTrustPath(
+      const std::function<bool(const TrustPathRow&)>& fn);
 
   // LimitSizeForTesting caps the file at `pages` pages on this connection
   // (PRAGMA max_page_count) so tests can provoke kFull.

@@ -190,6 +190,15 @@ CheckedEnvelope CheckJws(base::ByteView bytes) {
     out.chain.push_back(*der);
   }
   out.signing_agent = env["header"].value("io.cncf.notary.signingAgent", "");
+  out.signature = *signature;
+  if (env["header"].contains("io.cncf.notary.timestampSignature")) {
+    const nlohmann::json& token =
+        env["header"]["io.cncf.notary.timestampSignature"];
+    auto der = token.is_string() ? DecodeB64(token.get<std::string>(), false)
+                                 : std::nullopt;
+    out.timestamp_malformed = !der.has_value();
+    out.timestamp_token = der;
+  }
   if (out.chain.empty()) {
     return out;
   }
@@ -321,8 +330,12 @@ CheckedEnvelope CheckCose(base::ByteView bytes) {
       }
     } else if (CborText(key) == "io.cncf.notary.signingAgent") {
       out.signing_agent = CborText(value);
+    } else if (CborText(key) == "io.cncf.notary.timestampSignature") {
+      out.timestamp_malformed = !cbor_isa_bytestring(value);
+      out.timestamp_token = CborBytes(value);
     }
   }
+  out.signature = signature;
   out.payload.assign(payload.begin(), payload.end());
   if (out.chain.empty()) {
     return out;

@@ -31,6 +31,12 @@ struct CheckedEnvelope {
   std::string payload;
   std::vector<base::Bytes> chain;  // DER, leaf first
   std::string signing_agent;
+  base::Bytes signature;  // the raw signature bytes
+  // The unprotected io.cncf.notary.timestampSignature, decoded (JWS:
+  // standard base64; COSE: bstr); timestamp_malformed when present but not
+  // of that form.
+  std::optional<base::Bytes> timestamp_token;
+  bool timestamp_malformed = false;
 };
 
 // CheckEnvelope decodes and verifies `bytes` as a layer of `media_type`

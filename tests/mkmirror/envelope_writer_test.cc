@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/envelope.h"
 #include "tests/mkmirror/envelope_check.h"
 #include "tools/mkmirror/drbg.h"
 
@@ -189,6 +190,72 @@ TEST(EnvelopeWriter, RejectsSignerWithoutChain) {
   auto r = BuildEnvelope(Request(EnvelopeFormat::kJws), Signer{});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.code(), MkError::kUsage);
+}
+
+TEST(EnvelopeWriter, CountersignerTokenInTheUnprotectedHeader) {
+  for (KeyType type : {KeyType::kEc256, KeyType::kEc384, KeyType::kRsa4096}) {
+    const Pki p = MakePki(type);
+    for (EnvelopeFormat format :
+         {EnvelopeFormat::kJws, EnvelopeFormat::kCose}) {
+      EnvelopeRequest r = Request(format);
+      base::Bytes seen;
+      int seen_md = 0;
+      r.countersigner =
+          [&](base::ByteView signature,
+              const EVP_MD* md) -> base::Result<base::Bytes, MkError> {
+        seen.assign(signature.begin(), signature.end());
+        seen_md = EVP_MD_get_type(md);
+        return base::Bytes{0x30, 0x03, 0x02, 0x01, 0x07};
+      };
+      auto bytes = BuildEnvelope(r, p.signer());
+      ASSERT_TRUE(bytes.ok());
+      const CheckedEnvelope e = CheckEnvelope(MediaType(format), *bytes);
+      ASSERT_TRUE(e.parsed);
+      EXPECT_TRUE(e.signature_valid);
+      // The token covers exactly the signature the envelope carries, hashed
+      // as its algorithm hashes.
+      EXPECT_EQ(seen, e.signature);
+      EXPECT_EQ(seen_md, type == KeyType::kEc256   ? NID_sha256
+                         : type == KeyType::kEc384 ? NID_sha384
+                                                   : NID_sha512);
+      ASSERT_TRUE(e.timestamp_token.has_value());
+      EXPECT_FALSE(e.timestamp_malformed);
+      EXPECT_EQ(*e.timestamp_token,
+                (base::Bytes{0x30, 0x03, 0x02, 0x01, 0x07}));
+      // trustgate's parser finds it too.
+      auto parsed = crypto::ParseEnvelope(format == EnvelopeFormat::kJws
+                                              ? crypto::EnvelopeFormat::kJws
+                                              : crypto::EnvelopeFormat::kCose,
+                                          *bytes);
+      ASSERT_TRUE(parsed.ok()) << parsed.detail();
+      ASSERT_TRUE(parsed->timestamp_token.has_value());
+      EXPECT_EQ(*parsed->timestamp_token, *e.timestamp_token);
+      EXPECT_EQ(parsed->signature, seen);
+      if (format == EnvelopeFormat::kJws) {
+        // notation-core-go's field order: the token first, standard base64.
+        const auto env =
+            nlohmann::ordered_json::parse(bytes->begin(), bytes->end());
+        EXPECT_EQ(env["header"].begin().key(),
+                  "io.cncf.notary.timestampSignature");
+        EXPECT_EQ(env["header"]["io.cncf.notary.timestampSignature"],
+                  "MAMCAQc=");
+      }
+    }
+  }
+  RestoreDefaultRng();
+}
+
+TEST(EnvelopeWriter, CountersignerErrorsPropagate) {
+  const Pki p = MakePki(KeyType::kEc256);
+  EnvelopeRequest r = Request(EnvelopeFormat::kCose);
+  r.countersigner = [](base::ByteView,
+                       const EVP_MD*) -> base::Result<base::Bytes, MkError> {
+    return base::MakeError(MkError::kCrypto, "no TSA");
+  };
+  auto bytes = BuildEnvelope(r, p.signer());
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.code(), MkError::kCrypto);
+  RestoreDefaultRng();
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 #include "tools/mkmirror/scenarios.h"
 
 #include <gtest/gtest.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
+#include <openssl/ts.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <fstream>
 #include <map>
@@ -35,14 +39,68 @@ Json ParseOrNull(const std::string& text) {
   return Json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
 
-std::vector<Json> ReadExpected(const fs::path& out) {
+std::vector<Json> ReadExpected(const fs::path& out,
+                               const char* file = "expected.jsonl") {
   std::vector<Json> lines;
-  std::ifstream in(out / "expected.jsonl");
+  std::ifstream in(out / file);
   std::string line;
   while (std::getline(in, line)) {
     lines.push_back(ParseOrNull(line));
   }
   return lines;
+}
+
+X509* ReadPem(const fs::path& file) {
+  FILE* f = fopen(file.c_str(), "r");
+  if (f == nullptr) {
+    return nullptr;
+  }
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  fclose(f);
+  return cert;
+}
+
+X509* FromDer(const base::Bytes& der) {
+  const unsigned char* p = der.data();
+  return d2i_X509(nullptr, &p, static_cast<long>(der.size()));
+}
+
+// UrisOf returns the URIs of `cert`'s CRL distribution points (kind
+// NID_crl_distribution_points) or OCSP responders (NID_info_access).
+std::vector<std::string> UrisOf(X509* cert, int nid) {
+  std::vector<std::string> out;
+  auto uri = [&](const GENERAL_NAME* name) {
+    if (name->type == GEN_URI) {
+      const ASN1_IA5STRING* s = name->d.uniformResourceIdentifier;
+      out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       ASN1_STRING_length(s));
+    }
+  };
+  if (nid == NID_crl_distribution_points) {
+    auto* points = static_cast<CRL_DIST_POINTS*>(
+        X509_get_ext_d2i(cert, nid, nullptr, nullptr));
+    for (int i = 0; i < sk_DIST_POINT_num(points); ++i) {
+      const DIST_POINT* dp = sk_DIST_POINT_value(points, i);
+      if (dp->distpoint != nullptr && dp->distpoint->type == 0) {
+        for (int j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname);
+             ++j) {
+          uri(sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j));
+        }
+      }
+    }
+    CRL_DIST_POINTS_free(points);
+  } else {
+    auto* info = static_cast<AUTHORITY_INFO_ACCESS*>(
+        X509_get_ext_d2i(cert, nid, nullptr, nullptr));
+    for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(info); ++i) {
+      const ACCESS_DESCRIPTION* ad = sk_ACCESS_DESCRIPTION_value(info, i);
+      if (OBJ_obj2nid(ad->method) == NID_ad_OCSP) {
+        uri(ad->location);
+      }
+    }
+    AUTHORITY_INFO_ACCESS_free(info);
+  }
+  return out;
 }
 
 fs::path RepoDir(const fs::path& out, const std::string& uri) {
@@ -255,6 +313,25 @@ TEST_F(TestPreset, ExpectedListsEveryCaseOnce) {
       {"bad-malformed-manifest", "malformed"},
       {"many-signatures", "integrity"},
       {"no-policy", "no-policy"},
+      {"ts-expired-cert-rescued", "ok"},
+      {"ts-after-expiry-rescued", "ok"},
+      {"ts-valid-cert-after-expiry-policy", "ok"},
+      {"ts-missing", "authentic-timestamp"},
+      {"ts-untrusted-tsa", "authentic-timestamp"},
+      {"ts-outside-validity", "authentic-timestamp"},
+      {"ts-garbage-token", "authentic-timestamp"},
+      {"ts-revoked-tsa", "authentic-timestamp"},
+      {"crl-good", "ok"},
+      {"crl-revoked", "revocation"},
+      {"crl-hold", "revocation"},
+      {"crl-delta-revoked", "revocation"},
+      {"crl-expired", "revocation"},
+      {"crl-wrong-issuer", "revocation"},
+      {"ocsp-good", "ok"},
+      {"ocsp-revoked", "revocation"},
+      {"ocsp-unknown-fallback-crl-good", "ok"},
+      {"intermediate-revoked", "revocation"},
+      {"sa-revoked-after-signing", "ok"},
   };
   for (const auto& [name, reason] : kRequired) {
     bool found = false;
@@ -266,6 +343,37 @@ TEST_F(TestPreset, ExpectedListsEveryCaseOnce) {
       }
     }
     EXPECT_TRUE(found) << name;
+  }
+}
+
+// expected-offline.jsonl lists the same artifacts in the same order; only
+// the cases that depend on revocation data differ, and they fail.
+TEST_F(TestPreset, OfflineExpectationsMirrorTheOnlineOnes) {
+  const std::vector<Json> online = ReadExpected(out());
+  const std::vector<Json> offline =
+      ReadExpected(out(), "expected-offline.jsonl");
+  const std::vector<ExpectedCase> cases = TestPresetCases();
+  ASSERT_EQ(offline.size(), online.size());
+  ASSERT_EQ(offline.size(), cases.size());
+  const std::set<std::string> kDiffer = {
+      "ts-after-expiry-rescued", "crl-good", "ocsp-good",
+      "ocsp-unknown-fallback-crl-good", "sa-revoked-after-signing"};
+  for (size_t i = 0; i < online.size(); ++i) {
+    for (const char* key : {"repository", "digest", "tag", "case"}) {
+      EXPECT_EQ(offline[i][key], online[i][key]) << i;
+    }
+    const std::string name = cases[i].name;
+    EXPECT_EQ(offline[i]["verdict"], cases[i].offline_verdict) << name;
+    EXPECT_EQ(offline[i]["reason"], cases[i].offline_reason) << name;
+    if (kDiffer.count(name) != 0) {
+      EXPECT_EQ(online[i]["verdict"], "verified") << name;
+      EXPECT_EQ(offline[i]["verdict"], "failed") << name;
+      EXPECT_EQ(offline[i]["reason"],
+                name.starts_with("ts-") ? "authentic-timestamp" : "revocation")
+          << name;
+    } else {
+      EXPECT_EQ(offline[i], online[i]) << name;
+    }
   }
 }
 
@@ -281,6 +389,20 @@ TEST_F(TestPreset, SignaturesMatchTheirExpectations) {
        out() / "config/truststore/x509/signingAuthority/web"},
       {"registry.example.com/orphans/app",
        out() / "config/truststore/x509/ca/payments"},
+      {"registry.example.com/releases/timestamped",
+       out() / "config/truststore/x509/ca/releases"},
+      {"registry.example.com/releases/legacy",
+       out() / "config/truststore/x509/ca/releases"},
+      {"registry.example.com/releases/app",
+       out() / "config/truststore/x509/ca/releases"},
+      {"registry.example.com/vendor/agent",
+       out() / "config/truststore/x509/signingAuthority/vendor"},
+  };
+  // The rescued signatures' leaves expired: their chains are checked at
+  // their signing time instead.
+  const std::map<std::string, int64_t> kCheckedAt = {
+      {"ts-expired-cert-rescued", kNow - 60 * 86400},
+      {"ts-after-expiry-rescued", kNow - 45 * 86400},
   };
   for (const Json& l : ReadExpected(out())) {
     const std::string name = l["case"];
@@ -303,7 +425,9 @@ TEST_F(TestPreset, SignaturesMatchTheirExpectations) {
       if (IntegrityOk(s, descriptor)) {
         ++integrity_ok;
         subject = LeafSubject(s.envelopes[0].chain[0]);
-        if (ChainTrusted(s.envelopes[0], stores[l["repository"]], kNow)) {
+        const int64_t at =
+            kCheckedAt.count(name) != 0 ? kCheckedAt.at(name) : kNow;
+        if (ChainTrusted(s.envelopes[0], stores[l["repository"]], at)) {
           ++trusted;
         }
       }
@@ -338,7 +462,23 @@ TEST_F(TestPreset, SignaturesMatchTheirExpectations) {
       EXPECT_EQ(trusted, 1) << name;
       EXPECT_EQ(subject.find("OU=payments"), std::string::npos) << subject;
     }
-    if (reason == "authentic-timestamp") {
+    if (reason == "revocation") {
+      EXPECT_EQ(trusted, 1) << name;  // only revocation is wrong
+    }
+    // Timestamp tokens: present and DER where a case needs one.
+    const std::optional<base::Bytes>& token =
+        sigs[0].envelopes[0].timestamp_token;
+    if (name == "ts-missing" || name == "ts-valid-cert-after-expiry-policy" ||
+        !name.starts_with("ts-")) {
+      EXPECT_FALSE(token.has_value()) << name;
+    } else {
+      ASSERT_TRUE(token.has_value()) << name;
+      EXPECT_FALSE(sigs[0].envelopes[0].timestamp_malformed) << name;
+      EXPECT_EQ(token->empty() ? 0 : (*token)[0],
+                name == "ts-garbage-token" ? 't' : 0x30)
+          << name;
+    }
+    if (reason == "authentic-timestamp" && name == "bad-expired-cert") {
       EXPECT_EQ(trusted, 0) << name;  // expired at now
       EXPECT_TRUE(ChainTrusted(SignaturesOf(repo, l["digest"])[0].envelopes[0],
                                stores[l["repository"]], kNow - 60 * 86400))
@@ -370,6 +510,193 @@ TEST_F(TestPreset, SignaturesMatchTheirExpectations) {
     if (name.find("cose") != std::string::npos && sigs.size() == 1) {
       EXPECT_EQ(sigs[0].layer_types[0], "application/cose") << name;
     }
+  }
+}
+
+// Every CRL and OCSP response in OUT/revocation parses with OpenSSL and
+// verifies with its issuer's key (except the forged CRL, which must not);
+// every CRL and OCSP URL the certificates name below the revocation URL has
+// its file; every timestamp token verifies with OpenSSL's own RFC 3161
+// verifier against the tsa store (except the untrusted and garbage ones).
+TEST_F(TestPreset, RevocationDataAndTokensVerifyWithTheirIssuers) {
+  const std::string base = std::string(kDefaultRevocationUrl) + "/";
+  // Every certificate of the new cases' envelopes and tokens, by subject.
+  std::vector<X509*> certs;
+  std::map<std::string, const testing::CheckedEnvelope*> envelopes;
+  std::vector<std::vector<Signature>> keep;
+  for (const Json& l : ReadExpected(out())) {
+    const std::string repo = l["repository"];
+    if (repo.find("/releases/") == std::string::npos &&
+        repo.find("/vendor/") == std::string::npos) {
+      continue;
+    }
+    keep.push_back(SignaturesOf(RepoDir(out(), repo), l["digest"]));
+    ASSERT_EQ(keep.back().size(), 1u) << l["case"];
+    const testing::CheckedEnvelope& e = keep.back()[0].envelopes[0];
+    envelopes[l["case"]] = &e;
+    for (const base::Bytes& der : e.chain) {
+      certs.push_back(FromDer(der));
+    }
+    if (e.timestamp_token && !e.timestamp_token->empty() &&
+        (*e.timestamp_token)[0] == 0x30) {
+      const unsigned char* p = e.timestamp_token->data();
+      PKCS7* p7 =
+          d2i_PKCS7(nullptr, &p, static_cast<long>(e.timestamp_token->size()));
+      ASSERT_NE(p7, nullptr) << l["case"];
+      STACK_OF(X509)* embedded = p7->d.sign->cert;
+      for (int i = 0; i < sk_X509_num(embedded); ++i) {
+        X509* c = sk_X509_value(embedded, i);
+        X509_up_ref(c);
+        certs.push_back(c);
+      }
+      PKCS7_free(p7);
+    }
+  }
+  ASSERT_EQ(envelopes.size(), 20u);
+  X509* tsa_root = nullptr;
+  for (const auto& f : fs::directory_iterator(
+           out() / "config/truststore/x509/tsa/mkmirror-tsa")) {
+    tsa_root = ReadPem(f.path());
+  }
+  ASSERT_NE(tsa_root, nullptr);
+  certs.push_back(tsa_root);
+  X509_up_ref(tsa_root);
+  auto issuer_of = [&](const X509_NAME* name) -> X509* {
+    for (X509* c : certs) {
+      if (X509_NAME_cmp(X509_get_subject_name(c), name) == 0) {
+        return c;
+      }
+    }
+    return nullptr;
+  };
+
+  // Every URL named below the base has its file.
+  std::set<std::string> named_files;
+  int ocsp_certs = 0;
+  for (X509* c : certs) {
+    for (const std::string& url : UrisOf(c, NID_crl_distribution_points)) {
+      ASSERT_TRUE(url.starts_with(base)) << url;
+      named_files.insert(url.substr(base.size()));
+    }
+    for (const std::string& url : UrisOf(c, NID_info_access)) {
+      EXPECT_EQ(url + "/", base);
+      ++ocsp_certs;
+    }
+  }
+  for (const std::string& f : named_files) {
+    EXPECT_TRUE(fs::is_regular_file(out() / "revocation" / f)) << f;
+  }
+
+  int crls = 0;
+  int forged = 0;
+  int ocsp = 0;
+  for (const auto& entry : fs::directory_iterator(out() / "revocation")) {
+    ASSERT_TRUE(entry.is_regular_file());
+    const std::string name = entry.path().filename();
+    const std::string bytes = Slurp(entry.path());
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    if (name.ends_with(".crl")) {
+      X509_CRL* crl =
+          d2i_X509_CRL(nullptr, &p, static_cast<long>(bytes.size()));
+      ASSERT_NE(crl, nullptr) << name;
+      X509* issuer = issuer_of(X509_CRL_get_issuer(crl));
+      ASSERT_NE(issuer, nullptr) << name;
+      const bool verifies = X509_CRL_verify(crl, X509_get0_pubkey(issuer)) == 1;
+      if (name == "releases-ca-forged.crl") {
+        EXPECT_FALSE(verifies);
+        ++forged;
+      } else {
+        EXPECT_TRUE(verifies) << name;
+      }
+      // Every CRL is named by a certificate or by a base's freshestCRL.
+      auto* fresh = static_cast<CRL_DIST_POINTS*>(
+          X509_CRL_get_ext_d2i(crl, NID_freshest_crl, nullptr, nullptr));
+      for (int i = 0; i < sk_DIST_POINT_num(fresh); ++i) {
+        const GENERAL_NAMES* names =
+            sk_DIST_POINT_value(fresh, i)->distpoint->name.fullname;
+        const ASN1_IA5STRING* uri =
+            sk_GENERAL_NAME_value(names, 0)->d.uniformResourceIdentifier;
+        named_files.insert(std::string(reinterpret_cast<const char*>(
+                                           ASN1_STRING_get0_data(uri)),
+                                       ASN1_STRING_length(uri))
+                               .substr(base.size()));
+      }
+      CRL_DIST_POINTS_free(fresh);
+      X509_CRL_free(crl);
+      ++crls;
+      continue;
+    }
+    OCSP_RESPONSE* response =
+        d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(bytes.size()));
+    ASSERT_NE(response, nullptr) << name;
+    OCSP_BASICRESP* basic = OCSP_response_get1_basic(response);
+    ASSERT_NE(basic, nullptr) << name;
+    // The response is about a certificate of ours; its issuer signed it
+    // (directly or through a delegated responder it issued).
+    const OCSP_CERTID* id = OCSP_SINGLERESP_get0_id(OCSP_resp_get0(basic, 0));
+    ASN1_INTEGER* serial = nullptr;
+    ASSERT_EQ(OCSP_id_get0_info(nullptr, nullptr, nullptr, &serial,
+                                const_cast<OCSP_CERTID*>(id)),
+              1);
+    X509* subject = nullptr;
+    for (X509* c : certs) {
+      if (ASN1_INTEGER_cmp(X509_get0_serialNumber(c), serial) == 0) {
+        subject = c;
+      }
+    }
+    ASSERT_NE(subject, nullptr) << name;
+    X509* issuer = issuer_of(X509_get_issuer_name(subject));
+    X509* root = issuer_of(X509_get_issuer_name(issuer));
+    X509_STORE* store = X509_STORE_new();
+    X509_STORE_add_cert(store, root);
+    STACK_OF(X509)* untrusted = sk_X509_new_null();
+    sk_X509_push(untrusted, issuer);
+    EXPECT_EQ(OCSP_basic_verify(basic, untrusted, store, 0), 1) << name;
+    sk_X509_free(untrusted);
+    X509_STORE_free(store);
+    OCSP_BASICRESP_free(basic);
+    OCSP_RESPONSE_free(response);
+    ++ocsp;
+  }
+  EXPECT_EQ(crls, 7);
+  EXPECT_EQ(forged, 1);
+  EXPECT_EQ(ocsp, 3);
+  EXPECT_EQ(ocsp_certs, 3);
+  size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(out() / "revocation")) {
+    files += entry.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_EQ(named_files.size() + 3, files);  // + the OCSP responses
+
+  // Tokens: OpenSSL's TS verifier, imprint over the signature bytes with
+  // the signature algorithm's hash.
+  for (const auto& [name, e] : envelopes) {
+    if (!e->timestamp_token || name == "ts-garbage-token") {
+      continue;
+    }
+    const unsigned char* p = e->timestamp_token->data();
+    PKCS7* p7 =
+        d2i_PKCS7(nullptr, &p, static_cast<long>(e->timestamp_token->size()));
+    ASSERT_NE(p7, nullptr) << name;
+    const EVP_MD* md = e->alg == "ES384" ? EVP_sha384() : EVP_sha256();
+    unsigned int len = 0;
+    auto* imprint = static_cast<unsigned char*>(OPENSSL_malloc(64));
+    EVP_Digest(e->signature.data(), e->signature.size(), imprint, &len, md,
+               nullptr);
+    TS_VERIFY_CTX* ctx = TS_VERIFY_CTX_new();
+    X509_STORE* store = X509_STORE_new();
+    X509_STORE_add_cert(store, tsa_root);
+    TS_VERIFY_CTX_set_store(ctx, store);
+    TS_VERIFY_CTX_set_imprint(ctx, imprint, len);
+    TS_VERIFY_CTX_set_flags(ctx,
+                            TS_VFY_SIGNATURE | TS_VFY_VERSION | TS_VFY_IMPRINT);
+    const bool ok = TS_RESP_verify_token(ctx, p7) == 1;
+    TS_VERIFY_CTX_free(ctx);
+    PKCS7_free(p7);
+    EXPECT_EQ(ok, name != "ts-untrusted-tsa") << name;
+  }
+  for (X509* c : certs) {
+    X509_free(c);
   }
 }
 
@@ -443,12 +770,20 @@ TEST_F(TestPreset, ConfigIsANotationConfigDir) {
       EXPECT_NE(scope, "*");
       EXPECT_TRUE(scopes.insert(scope.get<std::string>()).second);
     }
-    const std::string store = s["trustStores"][0];
-    const std::string type = store.substr(0, store.find(':'));
-    const std::string name = store.substr(store.find(':') + 1);
-    EXPECT_TRUE(
-        fs::is_directory(out() / "config/truststore/x509" / type / name))
-        << store;
+    for (const Json& j : s["trustStores"]) {
+      const std::string store = j;
+      const std::string type = store.substr(0, store.find(':'));
+      const std::string name = store.substr(store.find(':') + 1);
+      EXPECT_TRUE(
+          fs::is_directory(out() / "config/truststore/x509" / type / name))
+          << store;
+      EXPECT_TRUE(type == "ca" || type == "signingAuthority" || type == "tsa")
+          << store;
+    }
+    const std::string verify_timestamp =
+        s["signatureVerification"].value("verifyTimestamp", "always");
+    EXPECT_TRUE(verify_timestamp == "always" ||
+                verify_timestamp == "afterCertExpiry");
     for (const Json& id : s["trustedIdentities"]) {
       EXPECT_EQ(id.get<std::string>().rfind("x509.subject: C=US, ST=WA, O=", 0),
                 0u);
@@ -456,6 +791,19 @@ TEST_F(TestPreset, ConfigIsANotationConfigDir) {
   }
   EXPECT_EQ(scopes.count("registry.example.com/orphans/app"), 0u);
   EXPECT_EQ(scopes.count("registry.example.com/payments/api"), 1u);
+  EXPECT_EQ(scopes.count("registry.example.com/releases/legacy"), 1u);
+  // The tsa store holds the TSA root, a self-signed CA.
+  int roots = 0;
+  for (const auto& f : fs::directory_iterator(
+           out() / "config/truststore/x509/tsa/mkmirror-tsa")) {
+    X509* cert = ReadPem(f.path());
+    ASSERT_NE(cert, nullptr);
+    EXPECT_EQ(X509_check_issued(cert, cert), X509_V_OK);
+    EXPECT_EQ(X509_check_ca(cert), 1);
+    X509_free(cert);
+    ++roots;
+  }
+  EXPECT_EQ(roots, 1);
 }
 
 TEST_F(TestPreset, SameSeedSameBytesOtherSeedOtherBytes) {
@@ -579,6 +927,18 @@ TEST(Generate, RejectsBadOptions) {
   EXPECT_EQ(r.code(), MkError::kUsage);
   o.out.clear();
   EXPECT_FALSE(Generate(o).ok());
+  o.out = dir.path();
+  o.artifacts = 1;
+  for (const char* bad :
+       {"https://127.0.0.1:9", "http://", "http:///x", "127.0.0.1:9",
+        "http://host/a?b", "http://host/a#b", "http://host/a b",
+        "http://host/%41", "http://user@host"}) {
+    o.revocation_url = bad;
+    auto refused = Generate(o);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.code(), MkError::kUsage) << bad;
+  }
+  EXPECT_FALSE(fs::exists(dir.path() / "mirror"));
 }
 
 TEST(Generate, Names) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/time.h"
+#include "tools/mkmirror/timestamp_writer.h"
 
 namespace trustgate::mkmirror {
 namespace {
@@ -22,6 +23,8 @@ constexpr std::string_view kAuthenticSigningTimeKey =
     "io.cncf.notary.authenticSigningTime";
 constexpr std::string_view kExpiryKey = "io.cncf.notary.expiry";
 constexpr std::string_view kSigningAgentKey = "io.cncf.notary.signingAgent";
+constexpr std::string_view kTimestampSignatureKey =
+    "io.cncf.notary.timestampSignature";
 
 struct Algorithm {
   const char* jws_name;
@@ -88,6 +91,21 @@ void FlipSignatureBit(base::Bytes& signature) {
   }
 }
 
+// Countersign returns the timestamp token of `signature` (the bytes as
+// written, after any deliberate defect), or nullopt without a
+// countersigner. signature-specification.md, "Timestamp Signature": the
+// token is over the signature value, hashed as the signature algorithm
+// hashes (ImprintDigestFor).
+base::Result<std::optional<base::Bytes>, MkError> Countersign(
+    const EnvelopeRequest& request, KeyType type, base::ByteView signature) {
+  if (!request.countersigner) {
+    return std::optional<base::Bytes>();
+  }
+  TG_ASSIGN_OR_RETURN(base::Bytes token,
+                      request.countersigner(signature, ImprintDigestFor(type)));
+  return std::optional<base::Bytes>(std::move(token));
+}
+
 // --- JWS ------------------------------------------------------------------
 
 base::Result<base::Bytes, MkError> BuildJws(const EnvelopeRequest& request,
@@ -122,6 +140,8 @@ base::Result<base::Bytes, MkError> BuildJws(const EnvelopeRequest& request,
   if (request.defect == EnvelopeDefect::kCorruptedSignature) {
     FlipSignatureBit(signature);
   }
+  TG_ASSIGN_OR_RETURN(std::optional<base::Bytes> token,
+                      Countersign(request, signer.leaf->type, signature));
 
   nlohmann::ordered_json x5c = nlohmann::ordered_json::array();
   for (const Credential* cert : signer.chain) {
@@ -133,6 +153,11 @@ base::Result<base::Bytes, MkError> BuildJws(const EnvelopeRequest& request,
           ? Base64Url(base::AsBytes(TamperedPayloadJson(request.target)))
           : payload_b64;
   envelope["protected"] = protected_b64;
+  if (token) {
+    // notation-core-go jwsUnprotectedHeader: the token ([]byte, so standard
+    // base64 with padding) is its first field.
+    envelope["header"][std::string(kTimestampSignatureKey)] = Base64Std(*token);
+  }
   envelope["header"]["x5c"] = std::move(x5c);
   envelope["header"][std::string(kSigningAgentKey)] = kSigningAgent;
   envelope["signature"] = Base64Url(signature);
@@ -261,9 +286,11 @@ base::Result<base::Bytes, MkError> BuildCose(const EnvelopeRequest& request,
   if (request.defect == EnvelopeDefect::kCorruptedSignature) {
     FlipSignatureBit(signature);
   }
+  TG_ASSIGN_OR_RETURN(std::optional<base::Bytes> token,
+                      Countersign(request, signer.leaf->type, signature));
 
-  // Unprotected: x5chain (label 33, array of bstr, leaf first) and the
-  // signing agent.
+  // Unprotected: x5chain (label 33, array of bstr, leaf first), the signing
+  // agent and the timestamp token.
   CborPtr x5chain(cbor_new_definite_array(signer.chain.size()));
   for (const Credential* cert : signer.chain) {
     CborPtr item = ByteString(cert->der);
@@ -272,6 +299,9 @@ base::Result<base::Bytes, MkError> BuildCose(const EnvelopeRequest& request,
   std::vector<std::pair<CborPtr, CborPtr>> unprotected;
   unprotected.emplace_back(Uint(33), std::move(x5chain));
   unprotected.emplace_back(Text(kSigningAgentKey), Text(kSigningAgent));
+  if (token) {
+    unprotected.emplace_back(Text(kTimestampSignatureKey), ByteString(*token));
+  }
 
   const std::string written_payload =
       request.defect == EnvelopeDefect::kTamperedPayload

@@ -9,6 +9,7 @@
 // exactly one respect.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,14 @@ struct TargetDescriptor {
   int64_t size = 0;
 };
 
+// Countersigner returns the RFC 3161 timestamp token for a signature:
+// `signature` is the envelope's raw signature bytes (JWS: the decoded
+// `signature` member; COSE: the COSE_Sign1 signature bstr), `imprint_digest`
+// the hash Notation would request for it (ImprintDigestFor in
+// timestamp_writer.h). It may return any bytes (a garbage token).
+using Countersigner = std::function<base::Result<base::Bytes, MkError>(
+    base::ByteView signature, const EVP_MD* imprint_digest)>;
+
 // EnvelopeRequest is everything an envelope says besides its signer.
 struct EnvelopeRequest {
   EnvelopeFormat format = EnvelopeFormat::kJws;
@@ -60,6 +69,12 @@ struct EnvelopeRequest {
   // crit (the unknown-critical negative case).
   std::optional<std::pair<std::string, std::string>> extra_critical;
   EnvelopeDefect defect = EnvelopeDefect::kNone;
+  // countersigner, when set, timestamps the signature: its token becomes
+  // the unprotected io.cncf.notary.timestampSignature (JWS: standard base64
+  // in `header`; COSE: a bstr under that text label), as notation-core-go
+  // writes it (signature-envelope-jws.md / signature-envelope-cose.md,
+  // "Unprotected Headers").
+  Countersigner countersigner;
 };
 
 // Signer is a signing credential with its chain. Borrows the credentials.

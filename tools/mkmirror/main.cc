@@ -34,6 +34,11 @@ int main(int argc, char** argv) {
   app.add_option("--seed", options.seed, "seed of every key and signature");
   app.add_option("--now", now,
                  "verification time the expectations are for (RFC 3339)");
+  app.add_option("--revocation-url", options.revocation_url,
+                 "test: base URL of the CRL distribution points and OCSP "
+                 "responder the certificates name; OUT/revocation holds "
+                 "their files, named by URL path below it (default "
+                 "http://127.0.0.1:9, the discard port)");
   app.add_option("--artifacts", options.artifacts,
                  "bench: number of images (default 1000)");
   app.add_option("--repos", options.repos,

@@ -19,9 +19,29 @@ base::Error<MkError> CryptoFailure(std::string what) {
   return base::MakeError(MkError::kCrypto, "OpenSSL failed: " + what);
 }
 
-// The digest a CA signs certificates with, following its key size.
-const EVP_MD* CertDigestFor(KeyType issuer) {
-  switch (issuer) {
+const char* ExtendedKeyUsageFor(LeafUsage usage) {
+  switch (usage) {
+    case LeafUsage::kTimeStamping:
+      return "critical,timeStamping";
+    case LeafUsage::kOcspSigning:
+      return "OCSPSigning";
+    case LeafUsage::kCodeSigning:
+    case LeafUsage::kCertSignOnly:
+      break;
+  }
+  return "codeSigning";
+}
+
+bool AddExtension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
+  UniqueX509Extension ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
+  return ext != nullptr && X509_add_ext(cert, ext.get(), -1) == 1;
+}
+
+}  // namespace
+
+const EVP_MD* SignatureDigestFor(KeyType type) {
+  // The digest follows the key size.
+  switch (type) {
     case KeyType::kEc384:
     case KeyType::kRsa3072:
       return EVP_sha384();
@@ -32,13 +52,6 @@ const EVP_MD* CertDigestFor(KeyType issuer) {
       return EVP_sha256();
   }
 }
-
-bool AddExtension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
-  UniqueX509Extension ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
-  return ext != nullptr && X509_add_ext(cert, ext.get(), -1) == 1;
-}
-
-}  // namespace
 
 std::string_view ToString(KeyType type) {
   switch (type) {
@@ -193,14 +206,16 @@ base::Result<std::unique_ptr<Credential>, MkError> IssueCertificate(
       break;
     case CertRole::kLeaf:
       // signature-specification.md, Certificate Requirements: leaf key
-      // usage digitalSignature (critical), EKU id-kp-codeSigning.
+      // usage digitalSignature (critical), EKU id-kp-codeSigning. TSA
+      // leaves: EKU timeStamping only, critical (RFC 3161 §2.3).
       ok = AddExtension(cert.get(), &ctx, NID_basic_constraints,
                         "critical,CA:FALSE") &&
            AddExtension(cert.get(), &ctx, NID_key_usage,
-                        spec.leaf_usage == LeafUsage::kCodeSigning
-                            ? "critical,digitalSignature"
-                            : "critical,keyCertSign") &&
-           AddExtension(cert.get(), &ctx, NID_ext_key_usage, "codeSigning") &&
+                        spec.leaf_usage == LeafUsage::kCertSignOnly
+                            ? "critical,keyCertSign"
+                            : "critical,digitalSignature") &&
+           AddExtension(cert.get(), &ctx, NID_ext_key_usage,
+                        ExtendedKeyUsageFor(spec.leaf_usage)) &&
            AddExtension(cert.get(), &ctx, NID_subject_key_identifier, "hash") &&
            (issuer == nullptr ||
             AddExtension(cert.get(), &ctx, NID_authority_key_identifier,
@@ -220,8 +235,8 @@ base::Result<std::unique_ptr<Credential>, MkError> IssueCertificate(
   }
 
   const Credential* signer = issuer ? issuer : credential.get();
-  if (X509_sign(cert.get(), signer->key.get(), CertDigestFor(signer->type)) <=
-      0) {
+  if (X509_sign(cert.get(), signer->key.get(),
+                SignatureDigestFor(signer->type)) <= 0) {
     return CryptoFailure("certificate signature");
   }
   int der_len = i2d_X509(cert.get(), nullptr);

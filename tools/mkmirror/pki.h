@@ -56,8 +56,17 @@ enum class CertRole { kRoot, kIntermediate, kLeaf };
 
 // LeafUsage selects a leaf's key usage: kCodeSigning is the valid one
 // (digitalSignature, critical; EKU codeSigning); kCertSignOnly is the
-// negative case (keyCertSign without digitalSignature).
-enum class LeafUsage { kCodeSigning, kCertSignOnly };
+// negative case (keyCertSign without digitalSignature); kTimeStamping is a
+// TSA signing certificate (digitalSignature, critical; EKU timeStamping
+// alone and critical: RFC 3161 §2.3, signature-specification.md "Timestamp
+// certificate requirements"); kOcspSigning a delegated OCSP responder
+// (digitalSignature, critical; EKU id-kp-OCSPSigning: RFC 6960 §4.2.2.2).
+enum class LeafUsage {
+  kCodeSigning,
+  kCertSignOnly,
+  kTimeStamping,
+  kOcspSigning
+};
 
 // CertSpec describes a certificate to issue.
 struct CertSpec {
@@ -88,6 +97,11 @@ struct Credential {
 // 128-bit values from the RNG.
 base::Result<std::unique_ptr<Credential>, MkError> IssueCertificate(
     const CertSpec& spec, KeyType type, const Credential* issuer);
+
+// SignatureDigestFor returns the digest a key of `type` signs certificates,
+// CRLs and OCSP responses with (SHA-256, or SHA-384 / SHA-512 for the
+// larger keys).
+const EVP_MD* SignatureDigestFor(KeyType type);
 
 // ToPem returns the PEM encoding of `credential`'s certificate.
 std::string ToPem(const Credential& credential);

@@ -9,6 +9,8 @@
 
 #include "tools/mkmirror/drbg.h"
 #include "tools/mkmirror/layout_writer.h"
+#include "tools/mkmirror/revocation_writer.h"
+#include "tools/mkmirror/timestamp_writer.h"
 
 namespace trustgate::mkmirror {
 namespace {
@@ -66,15 +68,63 @@ const ExpectedCase kTestCases[] = {
     {"good-signing-authority-jws", "verified", "ok"},
     {"good-signing-authority-cose", "verified", "ok"},
     {"no-policy", "failed", "no-policy"},
+    // Timestamps (releases/timestamped: verifyTimestamp always;
+    // releases/legacy: afterCertExpiry; both with a tsa store).
+    {"ts-expired-cert-rescued", "verified", "ok"},
+    {"ts-after-expiry-rescued", "verified", "ok"},
+    {"ts-valid-cert-after-expiry-policy", "verified", "ok"},
+    {"ts-missing", "failed", "authentic-timestamp"},
+    {"ts-untrusted-tsa", "failed", "authentic-timestamp"},
+    {"ts-outside-validity", "failed", "authentic-timestamp"},
+    {"ts-garbage-token", "failed", "authentic-timestamp"},
+    {"ts-revoked-tsa", "failed", "authentic-timestamp"},
+    // Revocation (releases/app, vendor/agent).
+    {"crl-good", "verified", "ok"},
+    {"crl-revoked", "failed", "revocation"},
+    {"crl-hold", "failed", "revocation"},
+    {"crl-delta-revoked", "failed", "revocation"},
+    {"crl-expired", "failed", "revocation"},
+    {"crl-wrong-issuer", "failed", "revocation"},
+    {"ocsp-good", "verified", "ok"},
+    {"ocsp-revoked", "failed", "revocation"},
+    {"ocsp-unknown-fallback-crl-good", "verified", "ok"},
+    {"intermediate-revoked", "failed", "revocation"},
+    {"sa-revoked-after-signing", "verified", "ok"},
+    {"sa-revoked-before-signing", "failed", "revocation"},
 };
 
-const ExpectedCase* FindTestCase(std::string_view name) {
+// The cases whose outcome differs when no revocation data is available
+// (expected-offline.jsonl): every certificate that names a CRL or OCSP
+// responder is then of unknown status, which fails revocation under strict
+// (trust-store-trust-policy.md, "Certificate Revocation Evaluation"), or,
+// for a TSA certificate, the authentic timestamp (notation-go v1.3
+// verifier.go verifyTimestamp checks the TSA chain's revocation). The
+// cases already failing with these reasons keep them.
+const ExpectedCase kOfflineOutcomes[] = {
+    {"ts-after-expiry-rescued", "failed", "authentic-timestamp"},
+    {"crl-good", "failed", "revocation"},
+    {"ocsp-good", "failed", "revocation"},
+    {"ocsp-unknown-fallback-crl-good", "failed", "revocation"},
+    {"sa-revoked-after-signing", "failed", "revocation"},
+};
+
+// FindTestCase returns the case `name` with its offline outcome filled in.
+std::optional<ExpectedCase> FindTestCase(std::string_view name) {
   for (const ExpectedCase& c : kTestCases) {
     if (c.name == name) {
-      return &c;
+      ExpectedCase out = c;
+      out.offline_verdict = c.verdict;
+      out.offline_reason = c.reason;
+      for (const ExpectedCase& o : kOfflineOutcomes) {
+        if (o.name == name) {
+          out.offline_verdict = o.verdict;
+          out.offline_reason = o.reason;
+        }
+      }
+      return out;
     }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 std::string Rfc3339(int64_t seconds) {
@@ -87,7 +137,7 @@ uint64_t LabelHash(std::string_view label) {
   return std::stoull(hex.substr(0, 16), nullptr, 16);
 }
 
-// StoreType is a trust store type (trust-store-trust-policy.md).
+// StoreType is a signing trust store type (trust-store-trust-policy.md).
 enum class StoreType { kCa, kSigningAuthority };
 
 std::string_view StoreDir(StoreType type) {
@@ -108,8 +158,17 @@ struct Team {
 struct Statement {
   std::string name;
   std::vector<std::string> scopes;
-  std::string trust_store;  // "ca:payments"
+  std::vector<std::string> trust_stores;  // "ca:payments", "tsa:..."
   std::vector<std::string> identities;
+  // signatureVerification.verifyTimestamp ("always", "afterCertExpiry"),
+  // written only when set.
+  std::string verify_timestamp = {};
+};
+
+// TsaStore is a `tsa` trust store: the root of a test TSA.
+struct TsaStore {
+  std::string name;
+  const Credential* root = nullptr;
 };
 
 // Repo is one repository being written.
@@ -150,6 +209,33 @@ DistinguishedName LeafDn(std::string_view ou, std::string_view cn) {
           {"CN", std::string(cn)}};
 }
 
+// NormalizeRevocationUrl checks a --revocation-url and drops trailing
+// slashes: http only (trust-store-trust-policy.md, Notation supports http
+// CRL and OCSP URLs only), a host, no query, fragment, escapes, spaces or
+// control characters (the URL's path is joined to file names as is).
+std::optional<std::string> NormalizeRevocationUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) {
+    return std::nullopt;
+  }
+  std::string out(url);
+  while (out.size() > kScheme.size() && out.back() == '/') {
+    out.pop_back();
+  }
+  const std::string_view rest = std::string_view(out).substr(kScheme.size());
+  if (rest.empty() || rest.front() == '/' || rest.front() == ':') {
+    return std::nullopt;
+  }
+  for (const char c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '?' || c == '#' || c == '%' ||
+        c == '\\' || c == '@') {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
 std::string IdentityFor(std::string_view team) {
   // trust-store-trust-policy.md, Trusted Identities: a subset of the leaf
   // subject; C, ST and O are required.
@@ -182,8 +268,9 @@ class Generator {
     TG_RETURN_IF_ERROR(FinishRepos());
     TG_RETURN_IF_ERROR(WriteConfig());
     expected_.flush();
-    if (!expected_) {
-      return base::MakeError(MkError::kIo, "cannot write expected.jsonl");
+    expected_offline_.flush();
+    if (!expected_ || !expected_offline_) {
+      return base::MakeError(MkError::kIo, "cannot write expected*.jsonl");
     }
     return summary_;
   }
@@ -192,7 +279,8 @@ class Generator {
   int64_t now() const { return options_.now; }
 
   base::Status<MkError> Prepare() {
-    for (const char* name : {"mirror", "config", "expected.jsonl"}) {
+    for (const char* name : {"mirror", "config", "revocation", "expected.jsonl",
+                             "expected-offline.jsonl"}) {
       std::error_code ec;
       if (std::filesystem::exists(options_.out / name, ec)) {
         return base::MakeError(
@@ -203,10 +291,12 @@ class Generator {
     TG_RETURN_IF_ERROR(MakeDirectories(options_.out / "mirror"));
     expected_.open(options_.out / "expected.jsonl",
                    std::ios::binary | std::ios::trunc);
-    if (!expected_) {
-      return base::MakeError(
-          MkError::kIo,
-          "cannot create " + (options_.out / "expected.jsonl").string());
+    expected_offline_.open(options_.out / "expected-offline.jsonl",
+                           std::ios::binary | std::ios::trunc);
+    if (!expected_ || !expected_offline_) {
+      return base::MakeError(MkError::kIo,
+                             "cannot create the expected*.jsonl files in " +
+                                 options_.out.string());
     }
     return base::Ok{};
   }
@@ -450,9 +540,13 @@ class Generator {
     return base::Ok{};
   }
 
+  // Expect records an artifact's expected outcome, online and (when
+  // different) offline.
   void Expect(const Repo& repo, const Descriptor& artifact,
               const std::string& tag, const std::string& case_name,
-              std::string_view verdict, std::string_view reason) {
+              std::string_view verdict, std::string_view reason,
+              std::string_view offline_verdict = {},
+              std::string_view offline_reason = {}) {
     Json line;
     line["repository"] = repo.uri;
     line["digest"] = artifact.digest;
@@ -461,15 +555,24 @@ class Generator {
     line["verdict"] = verdict;
     line["reason"] = reason;
     expected_ << line.dump() << '\n';
+    if (!offline_verdict.empty()) {
+      line["verdict"] = offline_verdict;
+      line["reason"] = offline_reason;
+    }
+    expected_offline_ << line.dump() << '\n';
     ++summary_.artifacts;
   }
 
   // ExpectTestCase records a test-preset case from kTestCases.
   void ExpectTestCase(const Repo& repo, const Descriptor& artifact,
                       const std::string& name) {
-    const ExpectedCase* c = FindTestCase(name);
-    Expect(repo, artifact, name, name, c ? c->verdict : "?",
-           c ? c->reason : "?");
+    const std::optional<ExpectedCase> c = FindTestCase(name);
+    if (!c) {
+      Expect(repo, artifact, name, name, "?", "?");
+      return;
+    }
+    Expect(repo, artifact, name, name, c->verdict, c->reason,
+           c->offline_verdict, c->offline_reason);
   }
 
   // --- Config ---------------------------------------------------------------
@@ -486,6 +589,15 @@ class Generator {
       TG_RETURN_IF_ERROR(WriteFile(dir / (team->name + "-root-ca.pem"),
                                    base::AsBytes(ToPem(*team->root))));
     }
+    // trust-store-trust-policy.md, Trust Store: `tsa` stores hold the roots
+    // of timestamping authorities.
+    for (const TsaStore& tsa : tsa_stores_) {
+      const std::filesystem::path dir =
+          config / "truststore" / "x509" / "tsa" / tsa.name;
+      TG_RETURN_IF_ERROR(MakeDirectories(dir));
+      TG_RETURN_IF_ERROR(WriteFile(dir / (tsa.name + "-root.pem"),
+                                   base::AsBytes(ToPem(*tsa.root))));
+    }
     // trust-store-trust-policy.md, Trust Policy: version 1.0, one statement
     // per team, strict.
     Json policy;
@@ -496,7 +608,10 @@ class Generator {
       j["name"] = s.name;
       j["registryScopes"] = s.scopes;
       j["signatureVerification"]["level"] = "strict";
-      j["trustStores"] = Json::array({s.trust_store});
+      if (!s.verify_timestamp.empty()) {
+        j["signatureVerification"]["verifyTimestamp"] = s.verify_timestamp;
+      }
+      j["trustStores"] = s.trust_stores;
       j["trustedIdentities"] = s.identities;
       statements.push_back(std::move(j));
     }
@@ -513,13 +628,19 @@ class Generator {
   // --- Presets --------------------------------------------------------------
 
   base::Status<MkError> RunTest();
+  base::Status<MkError> RunTestTimestampsAndRevocation();
   base::Status<MkError> RunDemo();
   base::Status<MkError> RunBench();
 
   const Options& options_;
   std::ofstream expected_;
+  std::ofstream expected_offline_;
   Summary summary_;
   std::vector<std::unique_ptr<Team>> teams_;
+  std::vector<TsaStore> tsa_stores_;
+  // Credentials outside the teams (second intermediates, TSAs, OCSP
+  // responders, leaves of those).
+  std::vector<std::unique_ptr<Credential>> owned_;
   std::map<std::string, std::unique_ptr<Repo>> repos_;
   std::vector<Statement> statements_;
 };
@@ -593,13 +714,15 @@ base::Status<MkError> Generator::RunTest() {
   const std::string kOrphans = "orphans/app";
   statements_.push_back({"payments",
                          {RepoUri(kApi), RepoUri(kStorage)},
-                         "ca:payments",
+                         {"ca:payments"},
                          {IdentityFor("payments")}});
-  statements_.push_back(
-      {"platform", {RepoUri(kBase)}, "ca:platform", {IdentityFor("platform")}});
+  statements_.push_back({"platform",
+                         {RepoUri(kBase)},
+                         {"ca:platform"},
+                         {IdentityFor("platform")}});
   statements_.push_back({"web",
                          {RepoUri(kFrontend)},
-                         "signingAuthority:web",
+                         {"signingAuthority:web"},
                          {IdentityFor("web")}});
 
   std::map<std::string, Descriptor> artifacts;
@@ -861,6 +984,512 @@ base::Status<MkError> Generator::RunTest() {
   // orphans/app: a good signature where no statement applies.
   TG_RETURN_IF_ERROR(
       signed_case(kOrphans, "no-policy", kJws, *payments, es256, plain));
+  return RunTestTimestampsAndRevocation();
+}
+
+// ---------------------------------------------------------------------------
+// test preset: timestamps and revocation
+// ---------------------------------------------------------------------------
+
+// The PKI of these cases, relative to now:
+//
+//   releases root CA ── releases intermediate CA ── code-signing leaves
+//                    │   (CRLs releases-ca.crl + delta, an expired one and
+//                    │    a forged one; OCSP by a delegated responder)
+//                    └─ releases intermediate CA 2 (revoked in
+//                       releases-root.crl) ── one leaf
+//   vendor root CA ── vendor intermediate CA (vendor-ca.crl) ── leaves
+//                     (signingAuthority store)
+//   mkmirror test TSA root (tsa store) ── TSA 1 (RSA, not revocable)
+//                                     ├─ TSA 2 (tsa-root.crl, good)
+//                                     └─ TSA 3 (tsa-root.crl, revoked)
+//   rogue TSA root (in no store) ── rogue TSA
+//
+// Every CRL names its own URL in a critical issuing distribution point
+// (the delta its base's), so that an offline directory can tell the
+// issuer's several CRLs apart, as RFC 5280 §5.2.5 intends. Times are chosen
+// so that every expectation holds for a verification time from `now` to a
+// year after it.
+base::Status<MkError> Generator::RunTestTimestampsAndRevocation() {
+  const int64_t t0 = now();
+  const std::string& base_url = options_.revocation_url;
+  auto url = [&](const std::string& file) { return base_url + "/" + file; };
+  const std::filesystem::path revocation_dir = options_.out / "revocation";
+  TG_RETURN_IF_ERROR(MakeDirectories(revocation_dir));
+  auto write_revocation = [&](const std::string& file, const base::Bytes& der) {
+    return WriteFile(revocation_dir / file, der);
+  };
+
+  // --- PKI ------------------------------------------------------------------
+  TG_ASSIGN_OR_RETURN(Team * releases, MakeTeam("releases", StoreType::kCa,
+                                                KeyType::kEc256, "releases"));
+  TG_ASSIGN_OR_RETURN(Team * vendor,
+                      MakeTeam("vendor", StoreType::kSigningAuthority,
+                               KeyType::kEc256, "vendor"));
+  auto issue = [&](const CertSpec& spec, KeyType type, const Credential* issuer,
+                   const std::string& rng_label)
+      -> base::Result<const Credential*, MkError> {
+    ReseedRng(options_.seed, rng_label);
+    TG_ASSIGN_OR_RETURN(std::unique_ptr<Credential> c,
+                        IssueCertificate(spec, type, issuer));
+    owned_.push_back(std::move(c));
+    return owned_.back().get();
+  };
+  struct LeafOptions {
+    int64_t not_before = 0;
+    int64_t not_after = 0;
+    std::string crl_url = {};
+    std::string ocsp_url = {};
+    LeafUsage usage = LeafUsage::kCodeSigning;
+  };
+  auto leaf = [&](const Credential& issuer, KeyType type,
+                  DistinguishedName subject, const LeafOptions& o,
+                  const std::string& rng_label) {
+    CertSpec spec;
+    spec.role = CertRole::kLeaf;
+    spec.subject = std::move(subject);
+    spec.not_before = o.not_before;
+    spec.not_after = o.not_after;
+    spec.leaf_usage = o.usage;
+    spec.crl_url = o.crl_url;
+    spec.ocsp_url = o.ocsp_url;
+    return issue(spec, type, &issuer, "leaf:" + rng_label);
+  };
+  const LeafOptions valid{t0 - kDay, t0 + 10 * kYear};
+  auto releases_leaf = [&](const std::string& cn, LeafOptions o,
+                           KeyType type = KeyType::kEc256) {
+    return leaf(*releases->intermediate, type, LeafDn("releases", cn), o,
+                "releases:" + cn);
+  };
+  auto with_crl = [&](const std::string& file) {
+    LeafOptions o = valid;
+    o.crl_url = url(file);
+    return o;
+  };
+  auto with_ocsp = [&](const std::string& crl_file) {
+    LeafOptions o = valid;
+    o.ocsp_url = base_url;  // GET BASE/<escaped request>: one level below
+    if (!crl_file.empty()) {
+      o.crl_url = url(crl_file);
+    }
+    return o;
+  };
+
+  // Second intermediate of the releases root, revoked by the root's CRL.
+  CertSpec int2_spec;
+  int2_spec.role = CertRole::kIntermediate;
+  int2_spec.subject = {
+      {"C", "US"},        {"ST", "WA"},
+      {"L", "Seattle"},   {"O", "Acme Corp"},
+      {"OU", "releases"}, {"CN", "releases intermediate CA 2"}};
+  int2_spec.not_before = t0 - kYear;
+  int2_spec.not_after = t0 + 20 * kYear;
+  int2_spec.crl_url = url("releases-root.crl");
+  TG_ASSIGN_OR_RETURN(const Credential* int2,
+                      issue(int2_spec, KeyType::kEc256, releases->root.get(),
+                            "ca:releases:intermediate-2"));
+
+  // Signing leaves.
+  TG_ASSIGN_OR_RETURN(const Credential* ts_valid,
+                      releases_leaf("releases signer 1", valid));
+  // P-384, so that its tokens' imprints are SHA-384.
+  TG_ASSIGN_OR_RETURN(
+      const Credential* ts_expired,
+      releases_leaf("releases signer (expired)",
+                    LeafOptions{t0 - 360 * kDay, t0 - 30 * kDay},
+                    KeyType::kEc384));
+  TG_ASSIGN_OR_RETURN(
+      const Credential* crl_good,
+      releases_leaf("releases signer (crl good)", with_crl("releases-ca.crl")));
+  TG_ASSIGN_OR_RETURN(const Credential* crl_revoked,
+                      releases_leaf("releases signer (crl revoked)",
+                                    with_crl("releases-ca.crl")));
+  TG_ASSIGN_OR_RETURN(
+      const Credential* crl_hold,
+      releases_leaf("releases signer (crl hold)", with_crl("releases-ca.crl")));
+  TG_ASSIGN_OR_RETURN(const Credential* crl_delta,
+                      releases_leaf("releases signer (delta revoked)",
+                                    with_crl("releases-ca.crl")));
+  TG_ASSIGN_OR_RETURN(const Credential* crl_expired,
+                      releases_leaf("releases signer (crl expired)",
+                                    with_crl("releases-ca-expired.crl")));
+  TG_ASSIGN_OR_RETURN(const Credential* crl_forged,
+                      releases_leaf("releases signer (crl forged)",
+                                    with_crl("releases-ca-forged.crl")));
+  TG_ASSIGN_OR_RETURN(
+      const Credential* ocsp_good,
+      releases_leaf("releases signer (ocsp good)", with_ocsp("")));
+  TG_ASSIGN_OR_RETURN(
+      const Credential* ocsp_revoked,
+      releases_leaf("releases signer (ocsp revoked)", with_ocsp("")));
+  TG_ASSIGN_OR_RETURN(const Credential* ocsp_unknown,
+                      releases_leaf("releases signer (ocsp unknown)",
+                                    with_ocsp("releases-ca.crl")));
+  TG_ASSIGN_OR_RETURN(
+      const Credential* int2_leaf,
+      leaf(*int2, KeyType::kEc256,
+           LeafDn("releases", "releases signer (revoked intermediate)"), valid,
+           "releases:revoked-intermediate"));
+  TG_ASSIGN_OR_RETURN(const Credential* responder,
+                      leaf(*releases->intermediate, KeyType::kEc256,
+                           {{"C", "US"},
+                            {"O", "Acme Corp"},
+                            {"OU", "releases"},
+                            {"CN", "releases OCSP responder"}},
+                           LeafOptions{t0 - kYear, t0 + 5 * kYear, "", "",
+                                       LeafUsage::kOcspSigning},
+                           "releases:ocsp-responder"));
+  const LeafOptions vendor_options{t0 - 30 * kDay, t0 + 10 * kYear,
+                                   url("vendor-ca.crl")};
+  TG_ASSIGN_OR_RETURN(
+      const Credential* sa_after,
+      leaf(*vendor->intermediate, KeyType::kEc256,
+           LeafDn("vendor", "vendor signer (revoked after signing)"),
+           vendor_options, "vendor:revoked-after"));
+  TG_ASSIGN_OR_RETURN(
+      const Credential* sa_before,
+      leaf(*vendor->intermediate, KeyType::kEc256,
+           LeafDn("vendor", "vendor signer (revoked before signing)"),
+           vendor_options, "vendor:revoked-before"));
+
+  // TSAs.
+  auto tsa_root_spec = [&](const std::string& org, const std::string& cn) {
+    CertSpec spec;
+    spec.role = CertRole::kRoot;
+    spec.subject = {{"C", "US"}, {"O", org}, {"CN", cn}};
+    spec.not_before = t0 - 2 * kYear;
+    spec.not_after = t0 + 20 * kYear;
+    return spec;
+  };
+  TG_ASSIGN_OR_RETURN(
+      const Credential* tsa_root,
+      issue(tsa_root_spec("mkmirror test TSA", "mkmirror test TSA root"),
+            KeyType::kEc384, nullptr, "tsa:root"));
+  TG_ASSIGN_OR_RETURN(const Credential* rogue_root,
+                      issue(tsa_root_spec("Rogue TSA", "rogue TSA root"),
+                            KeyType::kEc256, nullptr, "tsa:rogue-root"));
+  tsa_stores_.push_back({"mkmirror-tsa", tsa_root});
+  auto tsa_leaf = [&](const Credential& root, const std::string& org,
+                      const std::string& cn, KeyType type,
+                      const std::string& crl_url) {
+    return leaf(root, type, {{"C", "US"}, {"O", org}, {"CN", cn}},
+                LeafOptions{t0 - kYear, t0 + 5 * kYear, crl_url, "",
+                            LeafUsage::kTimeStamping},
+                "tsa:" + cn);
+  };
+  TG_ASSIGN_OR_RETURN(const Credential* tsa1,
+                      tsa_leaf(*tsa_root, "mkmirror test TSA", "mkmirror TSA 1",
+                               KeyType::kRsa2048, ""));
+  TG_ASSIGN_OR_RETURN(
+      const Credential* tsa2,
+      tsa_leaf(*tsa_root, "mkmirror test TSA", "mkmirror TSA 2 (revocable)",
+               KeyType::kEc256, url("tsa-root.crl")));
+  TG_ASSIGN_OR_RETURN(
+      const Credential* tsa3,
+      tsa_leaf(*tsa_root, "mkmirror test TSA", "mkmirror TSA 3 (revoked)",
+               KeyType::kEc256, url("tsa-root.crl")));
+  TG_ASSIGN_OR_RETURN(
+      const Credential* rogue_tsa,
+      tsa_leaf(*rogue_root, "Rogue TSA", "rogue TSA", KeyType::kEc256, ""));
+
+  // --- CRLs -----------------------------------------------------------------
+  // RFC 5280 §5: v2, thisUpdate a day ago and nextUpdate 400 days ahead
+  // (current for a year of verification times), cRLNumber, authority key
+  // identifier; entries with reasons and invalidity dates.
+  auto crl = [&](const std::string& file, const Credential& issuer,
+                 CrlSpec spec, EVP_PKEY* signing_key = nullptr,
+                 KeyType signing_type =
+                     KeyType::kEc256) -> base::Status<MkError> {
+    ReseedRng(options_.seed, "crl:" + file);
+    if (spec.distribution_point.empty()) {
+      spec.distribution_point = url(file);
+    }
+    if (signing_key == nullptr) {
+      signing_key = issuer.key.get();
+      signing_type = issuer.type;
+    }
+    TG_ASSIGN_OR_RETURN(base::Bytes der,
+                        BuildCrl(spec, issuer, signing_key, signing_type));
+    return write_revocation(file, der);
+  };
+  auto current = [&](int64_t number) {
+    CrlSpec spec;
+    spec.this_update = t0 - kDay;
+    spec.next_update = t0 + 400 * kDay;
+    spec.number = number;
+    return spec;
+  };
+  {
+    // The releases intermediate's base CRL (number 7) and its delta
+    // (number 8, base 7), found through the base's freshestCRL
+    // (notation-core-go v1.3 revocation/crl fetcher.go fetchDeltaCRL).
+    CrlSpec base = current(7);
+    base.freshest_url = url("releases-ca-delta.crl");
+    // keyCompromise with an invalidity date: under notary.x509 no signing
+    // time is compared with it (Notation passes a zero time), so revoked.
+    base.entries.push_back({crl_revoked, t0 - 10 * kDay,
+                            CrlReason::kKeyCompromise, t0 - 12 * kDay});
+    // certificateHold: temporarily revoked, which Notation treats as
+    // revoked while no later removeFromCRL entry exists.
+    base.entries.push_back(
+        {crl_hold, t0 - 5 * kDay, CrlReason::kCertificateHold, std::nullopt});
+    TG_RETURN_IF_ERROR(crl("releases-ca.crl", *releases->intermediate, base));
+    CrlSpec delta = current(8);
+    delta.this_update = t0 - kHour;
+    delta.delta_base = 7;
+    delta.distribution_point = url("releases-ca.crl");  // the base's scope
+    delta.entries.push_back(
+        {crl_delta, t0 - 2 * kDay, CrlReason::kKeyCompromise, std::nullopt});
+    TG_RETURN_IF_ERROR(
+        crl("releases-ca-delta.crl", *releases->intermediate, delta));
+  }
+  {
+    // Past its nextUpdate (and listing nothing): status unknown.
+    CrlSpec expired;
+    expired.this_update = t0 - 40 * kDay;
+    expired.next_update = t0 - 10 * kDay;
+    expired.number = 3;
+    TG_RETURN_IF_ERROR(
+        crl("releases-ca-expired.crl", *releases->intermediate, expired));
+  }
+  {
+    // In the intermediate's name (issuer and authority key identifier) but
+    // signed by another key, listing nothing: status unknown.
+    ReseedRng(options_.seed, "key:releases-ca-forger");
+    TG_ASSIGN_OR_RETURN(crypto::UniqueEvpPkey forger,
+                        GenerateKey(KeyType::kEc256));
+    TG_RETURN_IF_ERROR(crl("releases-ca-forged.crl", *releases->intermediate,
+                           current(7), forger.get(), KeyType::kEc256));
+  }
+  {
+    CrlSpec root = current(2);
+    root.entries.push_back(
+        {int2, t0 - 20 * kDay, CrlReason::kCaCompromise, std::nullopt});
+    TG_RETURN_IF_ERROR(crl("releases-root.crl", *releases->root, root));
+  }
+  {
+    // The TSA root's CRL revokes TSA 3 (two days ago). Notation fails a
+    // token whose TSA chain is revoked whenever the token was made
+    // (notation-go v1.3 verifier.go verifyTimestamp step 5 passes no
+    // signing time to the revocation check).
+    CrlSpec tsa = current(4);
+    tsa.entries.push_back(
+        {tsa3, t0 - 2 * kDay, CrlReason::kKeyCompromise, std::nullopt});
+    TG_RETURN_IF_ERROR(crl("tsa-root.crl", *tsa_root, tsa));
+  }
+  // Authentic signing time of both vendor signatures: five days ago.
+  const int64_t vendor_signing_time = t0 - 5 * kDay;
+  {
+    // notation-core-go v1.3 revocation/internal/crl checkRevocation: under
+    // notary.x509.signingAuthority, an entry whose invalidity date is after
+    // the authentic signing time means the key was still good when it
+    // signed: the certificate is good for that signature (ResultOK), even
+    // though the entry's reason is keyCompromise. An invalidity date before
+    // it leaves the certificate revoked.
+    CrlSpec spec = current(5);
+    spec.entries.push_back({sa_after, t0 - kDay, CrlReason::kKeyCompromise,
+                            vendor_signing_time + 3 * kDay});
+    spec.entries.push_back({sa_before, t0 - kDay, CrlReason::kKeyCompromise,
+                            vendor_signing_time - 5 * kDay});
+    TG_RETURN_IF_ERROR(crl("vendor-ca.crl", *vendor->intermediate, spec));
+  }
+
+  // --- OCSP -----------------------------------------------------------------
+  // One response per certificate that names the responder, stored under the
+  // path element Notation GETs below the responder URL (BASE).
+  auto ocsp = [&](const Credential& cert, const Credential& signer,
+                  OcspResponseSpec spec) -> base::Status<MkError> {
+    TG_ASSIGN_OR_RETURN(base::Bytes request,
+                        OcspRequestDer(cert, *releases->intermediate));
+    const std::string file = OcspGetPathElement(request);
+    if (file.size() >= 255) {
+      // Notation would POST; a static directory cannot answer that.
+      return base::MakeError(MkError::kCrypto, "OCSP request too long for GET");
+    }
+    ReseedRng(options_.seed, "ocsp:" + file);
+    TG_ASSIGN_OR_RETURN(
+        base::Bytes der,
+        BuildOcspResponse(spec, cert, *releases->intermediate, signer));
+    return write_revocation(file, der);
+  };
+  OcspResponseSpec good;
+  good.produced_at = t0 - kHour;
+  good.this_update = t0 - kHour;
+  good.next_update = t0 + 400 * kDay;
+  TG_RETURN_IF_ERROR(ocsp(*ocsp_good, *responder, good));
+  OcspResponseSpec revoked = good;
+  revoked.status = OcspCertStatus::kRevoked;
+  revoked.revocation_time = t0 - 3 * kDay;
+  revoked.reason = CrlReason::kKeyCompromise;
+  // Signed by the CA itself rather than the delegated responder (RFC 6960
+  // §4.2.2.2 allows both).
+  TG_RETURN_IF_ERROR(ocsp(*ocsp_revoked, *releases->intermediate, revoked));
+  OcspResponseSpec unknown = good;
+  unknown.status = OcspCertStatus::kUnknown;
+  TG_RETURN_IF_ERROR(ocsp(*ocsp_unknown, *responder, unknown));
+
+  // --- Policy ---------------------------------------------------------------
+  const std::string kTimestamped = "releases/timestamped";
+  const std::string kLegacy = "releases/legacy";
+  const std::string kApp = "releases/app";
+  const std::string kAgent = "vendor/agent";
+  const std::string tsa_store = "tsa:" + tsa_stores_.back().name;
+  // trust-store-trust-policy.md, Trust Policy Properties: verifyTimestamp.
+  statements_.push_back({"releases-timestamped",
+                         {RepoUri(kTimestamped)},
+                         {"ca:releases", tsa_store},
+                         {IdentityFor("releases")},
+                         "always"});
+  statements_.push_back({"releases-legacy",
+                         {RepoUri(kLegacy)},
+                         {"ca:releases", tsa_store},
+                         {IdentityFor("releases")},
+                         "afterCertExpiry"});
+  statements_.push_back({"releases",
+                         {RepoUri(kApp)},
+                         {"ca:releases"},
+                         {IdentityFor("releases")}});
+  statements_.push_back({"vendor",
+                         {RepoUri(kAgent)},
+                         {"signingAuthority:vendor"},
+                         {IdentityFor("vendor")}});
+
+  // --- Signatures -----------------------------------------------------------
+  int64_t image_number = 0;
+  auto signed_case = [&](const std::string& repo_path, const std::string& name,
+                         EnvelopeFormat format, const Signer& signer,
+                         auto&& customize) -> base::Status<MkError> {
+    TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(repo_path));
+    ImageSpec spec;
+    spec.label = repo->uri + ":" + name;
+    spec.layers = 1 + (image_number % 2);
+    spec.layer_size = 96 + 32 * (image_number % 5);
+    ++image_number;
+    TG_ASSIGN_OR_RETURN(Image image, WriteImage(*repo, spec));
+    AddTagged(*repo, image.manifest, name);
+    EnvelopeRequest request = DefaultRequest(format, image.manifest);
+    customize(request);
+    TG_RETURN_IF_ERROR(WriteSignature(*repo, image.manifest, request, signer,
+                                      repo->uri + ":" + name));
+    ExpectTestCase(*repo, image.manifest, name);
+    return base::Ok{};
+  };
+  auto plain = [](EnvelopeRequest&) {};
+  const Signer valid_signer = SignerOf(*releases, ts_valid);
+  const Signer expired_signer = SignerOf(*releases, ts_expired);
+  int64_t token_serial = 1000;
+  // stamp returns a countersigner: a token by `tsa` (carrying `certs`) at
+  // genTime `gen_time` + `millis`, with `spec`'s accuracy.
+  auto stamp = [&](const Credential* tsa, std::vector<const Credential*> certs,
+                   int64_t gen_time, TimestampSpec spec) {
+    spec.gen_time = gen_time;
+    spec.serial = ++token_serial;
+    TimestampAuthority authority{tsa, std::move(certs)};
+    return Countersigner(
+        [authority, spec](base::ByteView signature, const EVP_MD* digest) {
+          return IssueTimestampToken(authority, spec, signature, digest);
+        });
+  };
+  TimestampSpec one_second;
+  one_second.accuracy_seconds = 1;
+  constexpr EnvelopeFormat kJws = EnvelopeFormat::kJws;
+  constexpr EnvelopeFormat kCose = EnvelopeFormat::kCose;
+
+  // trust-store-trust-policy.md, "Timestamp Countersignature Verification":
+  // with verifyTimestamp always, an expired signing certificate is fine
+  // when a trusted TSA proves the signature existed while it was valid
+  // (genTime ± accuracy inside every chain certificate's validity).
+  TG_RETURN_IF_ERROR(signed_case(kTimestamped, "ts-expired-cert-rescued", kJws,
+                                 expired_signer, [&](EnvelopeRequest& r) {
+                                   r.signing_time = t0 - 60 * kDay;
+                                   TimestampSpec spec = one_second;
+                                   spec.gen_time_millis = 250;
+                                   r.countersigner =
+                                       stamp(tsa1, {tsa1, tsa_root},
+                                             r.signing_time + 2, spec);
+                                 }));
+  // afterCertExpiry and an expired leaf: the timestamp is required and
+  // rescues it. The token carries only the TSA leaf (the chain is built to
+  // the store's root) and TSA 2 names a CRL that does not list it.
+  TG_RETURN_IF_ERROR(signed_case(kLegacy, "ts-after-expiry-rescued", kCose,
+                                 expired_signer, [&](EnvelopeRequest& r) {
+                                   r.signing_time = t0 - 45 * kDay;
+                                   TimestampSpec spec;
+                                   spec.accuracy_millis = 500;
+                                   r.countersigner = stamp(
+                                       tsa2, {tsa2}, r.signing_time + 1, spec);
+                                 }));
+  // afterCertExpiry and a valid chain: no timestamp needed.
+  TG_RETURN_IF_ERROR(signed_case(kLegacy, "ts-valid-cert-after-expiry-policy",
+                                 kJws, valid_signer, plain));
+  // always: a signature without a token fails.
+  TG_RETURN_IF_ERROR(
+      signed_case(kTimestamped, "ts-missing", kJws, valid_signer, plain));
+  TG_RETURN_IF_ERROR(signed_case(kTimestamped, "ts-untrusted-tsa", kJws,
+                                 valid_signer, [&](EnvelopeRequest& r) {
+                                   r.countersigner =
+                                       stamp(rogue_tsa, {rogue_tsa, rogue_root},
+                                             r.signing_time + 1, one_second);
+                                 }));
+  // The token is genuine, but made 20 days after the leaf expired.
+  TG_RETURN_IF_ERROR(signed_case(kTimestamped, "ts-outside-validity", kJws,
+                                 expired_signer, [&](EnvelopeRequest& r) {
+                                   r.signing_time = t0 - 60 * kDay;
+                                   r.countersigner =
+                                       stamp(tsa1, {tsa1, tsa_root},
+                                             t0 - 10 * kDay, one_second);
+                                 }));
+  TG_RETURN_IF_ERROR(signed_case(
+      kTimestamped, "ts-garbage-token", kJws, valid_signer,
+      [](EnvelopeRequest& r) {
+        r.countersigner =
+            [](base::ByteView,
+               const EVP_MD*) -> base::Result<base::Bytes, MkError> {
+          const std::string_view garbage = "this is not an RFC 3161 token";
+          return base::Bytes(garbage.begin(), garbage.end());
+        };
+      }));
+  TG_RETURN_IF_ERROR(signed_case(kTimestamped, "ts-revoked-tsa", kJws,
+                                 valid_signer, [&](EnvelopeRequest& r) {
+                                   r.countersigner =
+                                       stamp(tsa3, {tsa3, tsa_root},
+                                             r.signing_time + 1, one_second);
+                                 }));
+
+  // releases/app: revocation of the signing chain.
+  auto by = [&](const Credential* l) { return SignerOf(*releases, l); };
+  TG_RETURN_IF_ERROR(signed_case(kApp, "crl-good", kJws, by(crl_good), plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApp, "crl-revoked", kJws, by(crl_revoked), plain));
+  TG_RETURN_IF_ERROR(signed_case(kApp, "crl-hold", kCose, by(crl_hold), plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApp, "crl-delta-revoked", kJws, by(crl_delta), plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApp, "crl-expired", kJws, by(crl_expired), plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApp, "crl-wrong-issuer", kJws, by(crl_forged), plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApp, "ocsp-good", kCose, by(ocsp_good), plain));
+  TG_RETURN_IF_ERROR(
+      signed_case(kApp, "ocsp-revoked", kJws, by(ocsp_revoked), plain));
+  // trust-store-trust-policy.md, "Certificate Revocation Evaluation": OCSP
+  // first; when its answer is unknown, the CRL decides.
+  TG_RETURN_IF_ERROR(signed_case(kApp, "ocsp-unknown-fallback-crl-good", kJws,
+                                 by(ocsp_unknown), plain));
+  TG_RETURN_IF_ERROR(signed_case(
+      kApp, "intermediate-revoked", kJws,
+      Signer{int2_leaf, {int2_leaf, int2, releases->root.get()}}, plain));
+
+  // vendor/agent: notary.x509.signingAuthority, revocation against the
+  // authentic signing time.
+  auto authority = [&](EnvelopeRequest& r) {
+    r.scheme = SigningScheme::kX509SigningAuthority;
+    r.signing_time = vendor_signing_time;
+  };
+  TG_RETURN_IF_ERROR(signed_case(kAgent, "sa-revoked-after-signing", kJws,
+                                 SignerOf(*vendor, sa_after), authority));
+  TG_RETURN_IF_ERROR(signed_case(kAgent, "sa-revoked-before-signing", kCose,
+                                 SignerOf(*vendor, sa_before), authority));
   return base::Ok{};
 }
 
@@ -904,9 +1533,9 @@ base::Status<MkError> Generator::RunDemo() {
     Statement statement{
         t.team->name,
         {},
-        std::string(t.team->store == StoreType::kCa ? "ca:"
-                                                    : "signingAuthority:") +
-            t.team->name,
+        {std::string(t.team->store == StoreType::kCa ? "ca:"
+                                                     : "signingAuthority:") +
+         t.team->name},
         {IdentityFor(t.team->name)}};
     for (const std::string& name : t.repos) {
       const std::string path = t.team->name + "/" + name;
@@ -941,7 +1570,7 @@ base::Status<MkError> Generator::RunDemo() {
   const std::string kQuarantine = "quarantine/imports";
   statements_.push_back({"quarantine",
                          {RepoUri(kQuarantine)},
-                         "ca:platform",
+                         {"ca:platform"},
                          {IdentityFor("platform")}});
   TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(kQuarantine));
   struct Import {
@@ -1006,7 +1635,7 @@ base::Status<MkError> Generator::RunBench() {
                         AddTeamLeaf(*team, options_.key));
     leaves.push_back(leaf);
   }
-  Statement statement{"bench", {}, "ca:bench", {IdentityFor("bench")}};
+  Statement statement{"bench", {}, {"ca:bench"}, {IdentityFor("bench")}};
   const int width = repo_count >= 10000 ? 5 : 4;
   base::Bytes layer;
   int64_t done = 0;
@@ -1134,13 +1763,28 @@ base::Result<Summary, MkError> Generate(const Options& options) {
                            "--repos, --layers and --layer-size not negative "
                            "(layer size at most 1 GiB)");
   }
-  Generator generator(options);
+  const std::optional<std::string> revocation_url =
+      NormalizeRevocationUrl(options.revocation_url);
+  if (!revocation_url) {
+    return base::MakeError(
+        MkError::kUsage,
+        "--revocation-url must be an http URL with a host and an optional "
+        "path, without query, fragment, escapes or spaces, such as "
+        "http://127.0.0.1:8080/revocation; got \"" +
+            options.revocation_url + "\"");
+  }
+  Options normalized = options;
+  normalized.revocation_url = *revocation_url;
+  Generator generator(normalized);
   return generator.Run();
 }
 
 std::vector<ExpectedCase> TestPresetCases() {
-  return std::vector<ExpectedCase>(std::begin(kTestCases),
-                                   std::end(kTestCases));
+  std::vector<ExpectedCase> out;
+  for (const ExpectedCase& c : kTestCases) {
+    out.push_back(*FindTestCase(c.name));
+  }
+  return out;
 }
 
 }  // namespace trustgate::mkmirror

@@ -5,9 +5,15 @@
 // small realistic organisation for the README) and the `bench` preset
 // (N uniform, good artifacts for throughput measurements). Each writes
 // OUT/mirror (OCI layouts), OUT/config (a Notation config dir: trust
-// policy and trust store) and OUT/expected.jsonl (the verdict and reason
-// every artifact must get at `now`). Output is a pure function of the
-// options: same seed and now, same bytes.
+// policy and trust store), OUT/expected.jsonl (the verdict and reason
+// every artifact must get at `now` with the revocation data available) and
+// OUT/expected-offline.jsonl (the same without any revocation data: a
+// certificate that names a CRL or OCSP responder is then of unknown status,
+// which fails revocation under strict). The test preset also writes
+// OUT/revocation/: the CRLs and OCSP responses its certificates name, each
+// file named by its URL's path below --revocation-url (serve the directory
+// there, or pass it as --crl-dir). Output is a pure function of the
+// options: same seed, now and revocation URL, same bytes.
 
 #include <cstdint>
 #include <filesystem>
@@ -38,6 +44,10 @@ std::optional<EnvelopeChoice> EnvelopeChoiceFromName(std::string_view name);
 // kDefaultNow is the default --now, 2026-01-01T00:00:00Z.
 inline constexpr int64_t kDefaultNowUnix = 1767225600;
 
+// kDefaultRevocationUrl is the default --revocation-url: the discard port
+// on the loopback address, so that nothing is fetched by accident.
+inline constexpr std::string_view kDefaultRevocationUrl = "http://127.0.0.1:9";
+
 // Options are mkmirror's command-line options. The bench-only fields
 // (artifacts .. layer_size) are ignored by the other presets.
 struct Options {
@@ -45,6 +55,10 @@ struct Options {
   Preset preset = Preset::kTest;
   uint64_t seed = 1;
   int64_t now = kDefaultNowUnix;  // Unix seconds
+  // revocation_url is the base URL of every CRL distribution point and
+  // OCSP responder the test preset's certificates name: http, a host, an
+  // optional path, no query or fragment (a trailing '/' is dropped).
+  std::string revocation_url = std::string(kDefaultRevocationUrl);
   int64_t artifacts = 1000;
   int64_t repos = 0;  // 0: artifacts / 100, at least 1
   KeyType key = KeyType::kEc256;
@@ -63,19 +77,24 @@ struct Summary {
 };
 
 // Generate writes the mirror described by `options`. OUT may exist, but
-// OUT/mirror, OUT/config and OUT/expected.jsonl must not (kUsage).
+// OUT/mirror, OUT/config, OUT/revocation, OUT/expected.jsonl and
+// OUT/expected-offline.jsonl must not (kUsage). A bad revocation URL is
+// kUsage too.
 base::Result<Summary, MkError> Generate(const Options& options);
 
-// ExpectedCase is one line of expected.jsonl, for callers that want the
-// list without reading the file.
+// ExpectedCase is one line of expected.jsonl (and of
+// expected-offline.jsonl), for callers that want the list without reading
+// the file.
 struct ExpectedCase {
   std::string name;
-  std::string verdict;
+  std::string verdict;  // with the revocation data available
   std::string reason;
+  std::string offline_verdict = {};  // without any revocation data
+  std::string offline_reason = {};
 };
 
 // TestPresetCases lists the cases of the test preset with their expected
-// verdict and reason, in generation order.
+// verdict and reason, online and offline, in generation order.
 std::vector<ExpectedCase> TestPresetCases();
 
 }  // namespace trustgate::mkmirror
