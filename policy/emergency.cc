@@ -323,6 +323,56 @@ std::string_view ToString(EmergencyProblem p) {
   return "unknown";
 }
 
+std::optional<std::chrono::microseconds> ParseEmergencyTtl(
+    std::string_view text) {
+  constexpr int64_t kMaxSeconds = int64_t{366} * 86400;
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    int64_t value = 0;
+    size_t digits = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      value = value * 10 + (text[i] - '0');
+      ++i;
+      if (++digits > 9) {
+        return std::nullopt;
+      }
+    }
+    if (digits == 0 || i == text.size()) {
+      return std::nullopt;
+    }
+    int64_t unit = 0;
+    switch (text[i]) {
+      case 'd':
+        unit = 86400;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 's':
+        unit = 1;
+        break;
+      default:
+        return std::nullopt;
+    }
+    ++i;
+    total += value * unit;
+    if (total > kMaxSeconds) {
+      return std::nullopt;
+    }
+  }
+  if (total == 0) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds(total);
+}
+
 base::Result<std::optional<EmergencyMetadata>, EmergencyError>
 ReadEmergencyMetadata(base::ByteView json) {
   if (json.size() > kMaxEmergencyFileBytes) {

@@ -90,6 +90,12 @@ std::string_view ToString(EmergencyError e);
 inline constexpr std::chrono::microseconds kDefaultMaxEmergencyTtl =
     std::chrono::hours(24);
 
+// ParseEmergencyTtl parses a --max-emergency-ttl value: one or more
+// <digits><unit> groups with units d, h, m, s ("24h", "90m", "1h30m",
+// "2d"). nullopt for anything else, for zero, or above 366 days.
+std::optional<std::chrono::microseconds> ParseEmergencyTtl(
+    std::string_view text);
+
 // EmergencyMetadata is the "trustgate.emergency" object as written. Empty
 // strings and nullopt stand for absent fields (only ReadEmergencyMetadata
 // accepts those; ParseEmergencyPolicy requires the mandatory ones).

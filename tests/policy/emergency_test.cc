@@ -346,6 +346,19 @@ TEST(EmergencyNames, AreStable) {
   EXPECT_EQ(static_cast<int>(EmergencyError::kNameCollision), 12);
 }
 
+TEST(ParseEmergencyTtl, AcceptsDurationsAndRefusesTheRest) {
+  EXPECT_EQ(ParseEmergencyTtl("24h"), std::chrono::microseconds(hours(24)));
+  EXPECT_EQ(ParseEmergencyTtl("90m"), std::chrono::microseconds(minutes(90)));
+  EXPECT_EQ(ParseEmergencyTtl("1h30m"), std::chrono::microseconds(minutes(90)));
+  EXPECT_EQ(ParseEmergencyTtl("2d"), std::chrono::microseconds(hours(48)));
+  EXPECT_EQ(ParseEmergencyTtl("45s"),
+            std::chrono::microseconds(std::chrono::seconds(45)));
+  for (const char* bad : {"", "24", "h", "0h", "-1h", "1.5h", "24H", "1w",
+                          "367d", "99999999999h", "1h ", " 1h"}) {
+    EXPECT_FALSE(ParseEmergencyTtl(bad).has_value()) << bad;
+  }
+}
+
 // ----------------------------------------------------------------- apply
 
 // Expires 2026-03-01T18:00:00Z; verified 6 hours before.
