@@ -366,6 +366,28 @@ class FindingSink {
   std::vector<LintFinding>* out_;
 };
 
+// HasTrustgateMember: the document's first JSON value is an object with a
+// top-level key "trustgate" (in any case: ReadEmergencyMetadata refuses a
+// miscased one, and that should be seen). Only then is the document an
+// emergency policy candidate; an ordinary policy with content after its
+// JSON value (which notation ignores) must not be judged by the stricter
+// emergency reader.
+bool HasTrustgateMember(base::ByteView json) {
+  std::string_view text = base::AsString(json);
+  if (text.size() > kMaxPolicyBytes) {
+    return false;
+  }
+  text = text.substr(0, FirstValueEnd(text));
+  dom::parser parser;
+  dom::element root;
+  dom::object top;
+  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS ||
+      root.get_object().get(top) != simdjson::SUCCESS) {
+    return false;
+  }
+  return FoldedMember(top, "trustgate").has_value();
+}
+
 }  // namespace
 
 int LintReport::ExitCode() const {
@@ -373,107 +395,6 @@ int LintReport::ExitCode() const {
     return 2;
   }
   return warnings.empty() ? 0 : 1;
-}
-
-// ------------------------------------------------------------ emergency
-
-base::Result<std::optional<EmergencyMarker>, PolicyError> ReadEmergencyMarker(
-    base::ByteView json) {
-  std::string_view text = base::AsString(json);
-  if (text.size() > kMaxPolicyBytes) {
-    return std::optional<EmergencyMarker>();
-  }
-  text = text.substr(0, FirstValueEnd(text));
-  dom::parser parser;
-  dom::element root;
-  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS) {
-    return std::optional<EmergencyMarker>();
-  }
-  dom::object top;
-  if (root.get_object().get(top) != simdjson::SUCCESS) {
-    return std::optional<EmergencyMarker>();
-  }
-  auto malformed = [](std::string what) {
-    return base::MakeError(PolicyError::kMalformedJson,
-                           "emergency-malformed: " + std::move(what));
-  };
-  std::optional<dom::element> trustgate;
-  for (dom::key_value_pair kv : top) {
-    if (kv.key != "trustgate") {
-      continue;
-    }
-    if (trustgate) {
-      return malformed(
-          "the document has the key \"trustgate\" more than once; keep one");
-    }
-    trustgate = kv.value;
-  }
-  if (!trustgate) {
-    return std::optional<EmergencyMarker>();
-  }
-  EmergencyMarker marker;
-  dom::object tg;
-  if (trustgate->get_object().get(tg) != simdjson::SUCCESS) {
-    return malformed(
-        "\"trustgate\" must be an object such as {\"emergency\": "
-        "{\"expires\": \"...\", \"approvedBy\": \"...\", \"reason\": "
-        "\"...\"}}");
-  }
-  std::optional<dom::element> emergency;
-  for (dom::key_value_pair kv : tg) {
-    if (kv.key != "emergency") {
-      continue;
-    }
-    if (emergency) {
-      return malformed(
-          "\"trustgate\" has the key \"emergency\" more than once; keep one");
-    }
-    emergency = kv.value;
-  }
-  if (!emergency || emergency->is_null()) {
-    return std::optional<EmergencyMarker>(marker);
-  }
-  dom::object em;
-  if (emergency->get_object().get(em) != simdjson::SUCCESS) {
-    return malformed("\"trustgate.emergency\" must be an object");
-  }
-  marker.emergency = true;
-  std::set<std::string_view> seen;
-  for (dom::key_value_pair kv : em) {
-    std::string* target = nullptr;
-    if (kv.key == "expires") {
-      target = &marker.expires_text;
-    } else if (kv.key == "approvedBy") {
-      target = &marker.approved_by;
-    } else if (kv.key == "reason") {
-      target = &marker.reason;
-    } else {
-      continue;
-    }
-    if (!seen.insert(kv.key).second) {
-      return malformed("\"trustgate.emergency\" has the key " + Quote(kv.key) +
-                       " more than once; keep one");
-    }
-    if (kv.value.is_null()) {
-      continue;
-    }
-    std::string_view sv;
-    if (kv.value.get_string().get(sv) != simdjson::SUCCESS) {
-      return malformed("\"trustgate.emergency." + std::string(kv.key) +
-                       "\" must be a string");
-    }
-    *target = std::string(sv);
-  }
-  if (!marker.expires_text.empty()) {
-    marker.expires = base::ParseRfc3339(marker.expires_text);
-    if (!marker.expires) {
-      return malformed("\"trustgate.emergency.expires\" " +
-                       Quote(marker.expires_text) +
-                       " is not an RFC 3339 time; write e.g. "
-                       "2026-01-31T18:00:00Z");
-    }
-  }
-  return std::optional<EmergencyMarker>(std::move(marker));
 }
 
 // ------------------------------------------------------ collect errors
@@ -663,7 +584,7 @@ LintReport LintPolicy(const LintInput& input) {
   // is the one unknown top-level key that is meant to be there.
   for (const std::string& w : policy.warnings) {
     if (input.emergency &&
-        w == "the document: unknown key \"trustgate\" is ignored") {
+        w.find("unknown key \"trustgate\"") != std::string::npos) {
       continue;
     }
     warnings.Add("ignored-content", "", "trust policy: " + w,
@@ -873,7 +794,7 @@ LintReport LintPolicy(const LintInput& input) {
     }
     // An emergency policy applies on top of the base policy, whose stores
     // it need not reference: unused-store is the base policy's business.
-    const bool emergency = input.emergency && input.emergency->emergency;
+    const bool emergency = input.emergency.has_value();
     for (const StoreRef& present : input.present_stores) {
       if (!emergency && users.count(present) == 0) {
         warnings.Add("unused-store", "",
@@ -886,19 +807,27 @@ LintReport LintPolicy(const LintInput& input) {
     }
   }
 
-  // emergency-no-expiry (issue 5 part 4).
-  if (input.emergency && input.emergency->emergency) {
-    std::string missing;
-    if (!input.emergency->expires) {
-      missing = "\"expires\"";
+  // emergency-no-expiry (issue 5 part 4), with the completeness rules
+  // verify applies (policy/emergency.h ValidateEmergencyMetadata).
+  if (input.emergency) {
+    std::string no_expiry;
+    for (const EmergencyFinding& f :
+         ValidateEmergencyMetadata(*input.emergency)) {
+      switch (f.problem) {
+        case EmergencyProblem::kNoExpiry:
+        case EmergencyProblem::kNoApprover:
+          no_expiry += (no_expiry.empty() ? "" : "; ") + f.message;
+          break;
+        case EmergencyProblem::kNoReason:
+        case EmergencyProblem::kApprovedAfterExpiry:
+          errors.Add("emergency-malformed", "",
+                     f.message + " (verify --emergency-policy refuses it)", "");
+          break;
+      }
     }
-    if (input.emergency->approved_by.empty()) {
-      missing += std::string(missing.empty() ? "" : " and ") + "\"approvedBy\"";
-    }
-    if (!missing.empty()) {
+    if (!no_expiry.empty()) {
       warnings.Add("emergency-no-expiry", "",
-                   "emergency policy without " + missing +
-                       ": nothing ends it and nobody answers for it",
+                   no_expiry + ": nothing ends it or nobody answers for it",
                    "set trustgate.emergency.expires (RFC 3339, hours from "
                    "now) and trustgate.emergency.approvedBy");
     }
@@ -986,13 +915,20 @@ LintReport LintFiles(const LintSource& source, base::Time at) {
     return report;
   }
   auto policy = ParseTrustPolicy(*bytes);
-  auto marker = ReadEmergencyMarker(*bytes);
   if (!policy.ok()) {
     report.errors = CollectPolicyErrors(*bytes);
   }
-  if (!marker.ok()) {
-    report.errors.push_back(
-        FindingFromDetail(marker.detail(), {}, "emergency-malformed"));
+  // An emergency policy: its "trustgate" object read by the same reader
+  // `verify --emergency-policy` uses.
+  std::optional<EmergencyMetadata> emergency;
+  if (HasTrustgateMember(*bytes)) {
+    auto metadata = ReadEmergencyMetadata(*bytes);
+    if (metadata.ok()) {
+      emergency = *metadata;
+    } else {
+      report.errors.push_back(
+          LintFinding{"emergency-malformed", "", metadata.detail(), ""});
+    }
   }
   if (!report.errors.empty()) {
     return report;
@@ -1001,7 +937,7 @@ LintReport LintFiles(const LintSource& source, base::Time at) {
 
   LintInput input;
   input.policy = &policy.value();
-  input.emergency = *marker;
+  input.emergency = std::move(emergency);
   input.at = at;
   std::optional<std::filesystem::path> root = source.trust_store_dir;
   if (!root && source.config_dir) {

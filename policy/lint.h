@@ -28,6 +28,8 @@
 //   no-tsa               a strict statement with ca stores (notary.x509)
 //                        and no tsa store
 //   emergency-no-expiry  an emergency policy without expires or approvedBy
+//                        (policy/emergency.h ValidateEmergencyMetadata:
+//                        no-expiry, no-approver)
 //   ignored-content      something notation accepts but ignores (unknown
 //                        policy keys, trailing content, sub-directories
 //                        in a store, ...): a typo a person should see
@@ -38,8 +40,12 @@
 //   trust-store-not-found, trust-store-not-directory  (the --trust-store dir)
 //   store-symlink, store-unreadable, store-not-directory, store-too-large,
 //   store-bad-certificate, store-bad-store-certificate  (a referenced store)
-//   emergency-malformed  the "trustgate" object is not of the documented
-//                        shape (wrong types, duplicate keys, bad time)
+//   emergency-malformed  the "trustgate" object is refused by
+//                        ReadEmergencyMetadata (the reader verify uses:
+//                        wrong types, unknown or repeated keys, a bad time,
+//                        trailing content), or lacks a reason, or its
+//                        approvedAt is not before expires: verify
+//                        --emergency-policy refuses such a file
 //   too-many-errors      the error list was cut short
 
 #include <cstddef>
@@ -51,6 +57,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 #include "base/time.h"
+#include "policy/emergency.h"
 #include "policy/error.h"
 #include "policy/trust_policy.h"
 #include "policy/trust_store.h"
@@ -79,28 +86,6 @@ struct LintReport {
   int ExitCode() const;
 };
 
-// EmergencyMarker is the top-level "trustgate" object of an emergency
-// policy (issue 5 part 4):
-//   "trustgate": {"emergency": {"expires": RFC3339, "approvedBy": "...",
-//                               "reason": "..."}}
-// Fields absent or null stay empty.
-struct EmergencyMarker {
-  bool emergency = false;  // an "emergency" object is present
-  std::optional<base::Time> expires;
-  std::string expires_text;
-  std::string approved_by;
-  std::string reason;
-};
-
-// ReadEmergencyMarker reads the "trustgate" member of a trust policy
-// document. nullopt when the document has none (or is not a JSON object;
-// ParseTrustPolicy reports that). Fails (kMalformedJson, detail starting
-// with "emergency-malformed: ") when "trustgate" or "emergency" is not an
-// object, a field has the wrong type, a key repeats, or expires is not
-// RFC 3339. Unknown keys inside are ignored.
-base::Result<std::optional<EmergencyMarker>, PolicyError> ReadEmergencyMarker(
-    base::ByteView json);
-
 // CollectPolicyErrors validates `json` as ParseTrustPolicy does but keeps
 // going: every statement is validated on its own, then the cross-statement
 // rules (duplicate-name, scope-overlap, global-scope-duplicate) and the
@@ -121,7 +106,9 @@ struct LintInput {
   std::vector<StoreRef> present_stores;
   // store_warnings: TrustStore::Load's warnings (ignored-content).
   std::vector<std::string> store_warnings;
-  std::optional<EmergencyMarker> emergency;
+  // emergency: the "trustgate.emergency" object when the policy is an
+  // emergency policy (policy/emergency.h ReadEmergencyMetadata).
+  std::optional<EmergencyMetadata> emergency;
   base::Time at{};
 };
 

@@ -364,8 +364,10 @@ TEST_F(LintTest, EmergencyWithoutExpiryOrApprover) {
   doc["trustgate"]["emergency"].erase("approvedBy");
   EXPECT_EQ(Count(LintConfig(doc.dump()).warnings, "emergency-no-expiry"), 1u);
   doc = json::parse(DataFile("org/emergency_approved.json"));
-  doc["trustgate"]["emergency"]["expires"] = nullptr;
-  EXPECT_EQ(Count(LintConfig(doc.dump()).warnings, "emergency-no-expiry"), 1u);
+  doc["trustgate"]["emergency"].erase("expires");
+  LintReport no_expiry = LintConfig(doc.dump());
+  EXPECT_EQ(Count(no_expiry.warnings, "emergency-no-expiry"), 1u);
+  EXPECT_TRUE(no_expiry.errors.empty()) << Rules(no_expiry.errors);
 }
 
 TEST_F(LintTest, EmergencyMalformedIsAnError) {
@@ -376,6 +378,37 @@ TEST_F(LintTest, EmergencyMalformedIsAnError) {
   EXPECT_EQ(r.ExitCode(), 2);
   doc["trustgate"] = "yes";
   EXPECT_EQ(Count(LintConfig(doc.dump()).errors, "emergency-malformed"), 1u);
+  // What verify --emergency-policy refuses, lint refuses: an unknown key,
+  // a null value, no reason, a miscased "trustgate".
+  json approved = json::parse(DataFile("org/emergency_approved.json"));
+  doc = approved;
+  doc["trustgate"]["emergency"]["ticket"] = "INC-4711";
+  EXPECT_EQ(Count(LintConfig(doc.dump()).errors, "emergency-malformed"), 1u);
+  doc = approved;
+  doc["trustgate"]["emergency"]["approvedBy"] = nullptr;
+  EXPECT_EQ(Count(LintConfig(doc.dump()).errors, "emergency-malformed"), 1u);
+  doc = approved;
+  doc["trustgate"]["emergency"].erase("reason");
+  LintReport no_reason = LintConfig(doc.dump());
+  EXPECT_EQ(Count(no_reason.errors, "emergency-malformed"), 1u)
+      << Rules(no_reason.errors);
+  EXPECT_EQ(no_reason.ExitCode(), 2);
+  doc = approved;
+  doc["TrustGate"] = doc["trustgate"];
+  doc.erase("trustgate");
+  EXPECT_EQ(Count(LintConfig(doc.dump()).errors, "emergency-malformed"), 1u);
+}
+
+TEST_F(LintTest, TrailingContentIsNotAnEmergencyProblem) {
+  // notation ignores content after the policy's JSON value (a warning);
+  // only an emergency file must not have any.
+  LintReport plain = LintConfig(Doc({Payments()}) + " trailing");
+  EXPECT_TRUE(plain.errors.empty()) << Rules(plain.errors);
+  EXPECT_EQ(Count(plain.warnings, "ignored-content"), 1u);
+  LintReport emergency =
+      LintConfig(DataFile("org/emergency_approved.json") + " trailing");
+  EXPECT_EQ(Count(emergency.errors, "emergency-malformed"), 1u)
+      << Rules(emergency.errors);
 }
 
 TEST_F(LintTest, IgnoredContent) {
@@ -467,7 +500,6 @@ TEST(CollectPolicyErrorsTest, AgreesWithTheParserOnMutatedDocuments) {
     bool valid = ParseTrustPolicy(bytes).ok();
     std::vector<LintFinding> errors = CollectPolicyErrors(bytes);
     ASSERT_EQ(errors.empty(), valid) << doc;
-    (void)ReadEmergencyMarker(bytes);
   }
 }
 
@@ -625,44 +657,6 @@ TEST_F(LintTest, PolicyOnlyLintSkipsStoreRules) {
 }
 
 // -------------------------------------------------------- pure pieces
-
-TEST(ReadEmergencyMarkerTest, Shapes) {
-  auto none = ReadEmergencyMarker(base::AsBytes(Doc({Payments()})));
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->has_value());
-
-  auto full = ReadEmergencyMarker(
-      base::AsBytes(DataFile("org/emergency_approved.json")));
-  ASSERT_TRUE(full.ok()) << full.detail();
-  ASSERT_TRUE(full->has_value());
-  EXPECT_TRUE((*full)->emergency);
-  ASSERT_TRUE((*full)->expires.has_value());
-  EXPECT_EQ(base::FormatRfc3339(*(*full)->expires), "2026-03-01T18:00:00Z");
-  EXPECT_EQ((*full)->approved_by, "security-oncall@example.com");
-  EXPECT_FALSE((*full)->reason.empty());
-
-  auto empty_tg =
-      ReadEmergencyMarker(base::AsBytes(R"({"version":"1.0","trustgate":{}})"));
-  ASSERT_TRUE(empty_tg.ok());
-  ASSERT_TRUE(empty_tg->has_value());
-  EXPECT_FALSE((*empty_tg)->emergency);
-
-  for (const char* bad : {
-           R"({"trustgate":[]})",
-           R"({"trustgate":{"emergency":"x"}})",
-           R"({"trustgate":{"emergency":{"expires":5}}})",
-           R"({"trustgate":{"emergency":{"approvedBy":true}}})",
-           R"({"trustgate":{"emergency":{"expires":"soon"}}})",
-           R"({"trustgate":{"emergency":{"reason":"a","reason":"b"}}})",
-           R"({"trustgate":{},"trustgate":{}})",
-       }) {
-    auto r = ReadEmergencyMarker(base::AsBytes(bad));
-    ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.code(), PolicyError::kMalformedJson) << bad;
-  }
-  // Not JSON: ParseTrustPolicy's business.
-  EXPECT_TRUE(ReadEmergencyMarker(base::AsBytes("{")).ok());
-}
 
 TEST(LintPolicyTest, PureWithoutStore) {
   auto policy =
