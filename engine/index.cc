@@ -82,6 +82,32 @@ CREATE INDEX signatures_by_anchor ON signatures(anchor_fingerprint);
 CREATE INDEX signatures_by_trust_store ON signatures(trust_store);
 )sql";
 
+// revocation_cache (index.h): created by every read-write connection, so
+// that schema version 1 files written before it existed gain it.
+constexpr char kRevocationCacheSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS revocation_cache (
+  kind        TEXT NOT NULL CHECK (kind IN ('crl', 'ocsp')),
+  url         TEXT NOT NULL,
+  request     TEXT NOT NULL,
+  data        BLOB NOT NULL,
+  delta       BLOB,
+  this_update INTEGER,
+  next_update INTEGER,
+  fetched_at  INTEGER NOT NULL,
+  PRIMARY KEY (kind, url, request)
+)
+)sql";
+
+constexpr char kLookupRevocationSql[] =
+    "SELECT data, delta, this_update, next_update, fetched_at FROM "
+    "revocation_cache WHERE kind = ?1 AND url = ?2 AND request = ?3";
+
+constexpr char kStoreRevocationSql[] = R"sql(
+INSERT OR REPLACE INTO revocation_cache (kind, url, request, data, delta,
+  this_update, next_update, fetched_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+)sql";
+
 constexpr char kUpsertVerdictSql[] = R"sql(
 INSERT INTO verdicts (repository, digest, media_type, verdict, reason, policy,
                       level, tags, error, valid_until, verified_at, run_id,
@@ -200,8 +226,12 @@ struct VerdictIndex::Impl {
   StmtPtr begin, commit, rollback;
   StmtPtr upsert_verdict, delete_signatures, insert_signature;
   StmtPtr lookup, lookup_digest, for_each, run_status;
+  // Prepared on first use (the table may be absent in a read-only file).
+  StmtPtr revocation_lookup, revocation_store;
 
   ~Impl() {
+    revocation_lookup.reset();
+    revocation_store.reset();
     // Statements first: sqlite3_close_v2 would otherwise defer the close.
     begin.reset();
     commit.reset();
@@ -593,6 +623,8 @@ base::Result<VerdictIndex, IndexError> VerdictIndex::Open(
     TG_RETURN_IF_ERROR(
         impl->Exec("PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192",
                    "setting the page cache"));
+    TG_RETURN_IF_ERROR(
+        impl->Exec(kRevocationCacheSql, "creating the revocation cache table"));
   } else {
     TG_RETURN_IF_ERROR(
         impl->Exec("PRAGMA query_only=1", "setting query-only mode"));
@@ -828,6 +860,108 @@ base::Result<RunStatus, IndexError> VerdictIndex::RunStatusOf(int64_t run_id) {
   return base::MakeError(IndexError::kCorrupt,
                          "index " + impl_->path + ": run " +
                              std::to_string(run_id) + " has an unknown status");
+}
+
+std::string_view ToString(RevocationDataKind k) {
+  return k == RevocationDataKind::kOcsp ? "ocsp" : "crl";
+}
+
+base::Result<std::optional<CachedRevocationData>, IndexError>
+VerdictIndex::LookupRevocationData(RevocationDataKind kind,
+                                   std::string_view url,
+                                   std::string_view request) {
+  Impl& im = *impl_;
+  if (im.revocation_lookup == nullptr) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(im.db, kLookupRevocationSql, -1,
+                                SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) {
+      // A read-only file written before the table existed: nothing cached.
+      if (im.mode == OpenMode::kReadOnly && (rc & 0xff) == SQLITE_ERROR) {
+        return std::optional<CachedRevocationData>();
+      }
+      return im.Fail("preparing a revocation cache lookup", rc);
+    }
+    im.revocation_lookup.reset(s);
+  }
+  sqlite3_stmt* s = im.revocation_lookup.get();
+  ResetOnExit reset(s);
+  Binder b{s};
+  // An empty view may have no data pointer, which SQLite binds as NULL.
+  b.Text(1, ToString(kind));
+  b.Text(2, url.empty() ? std::string_view("", 0) : url);
+  b.Text(3, request.empty() ? std::string_view("", 0) : request);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) {
+    return std::optional<CachedRevocationData>();
+  }
+  if (rc != SQLITE_ROW) {
+    return im.Fail("looking up revocation data", rc);
+  }
+  auto blob = [s](int i) -> std::optional<base::Bytes> {
+    if (sqlite3_column_type(s, i) == SQLITE_NULL) {
+      return std::nullopt;
+    }
+    const void* p = sqlite3_column_blob(s, i);
+    int n = sqlite3_column_bytes(s, i);
+    if (n < 0 || static_cast<size_t>(n) > kMaxCachedRevocationBytes) {
+      return std::nullopt;
+    }
+    const auto* bytes = static_cast<const uint8_t*>(p);
+    return n == 0 ? base::Bytes() : base::Bytes(bytes, bytes + n);
+  };
+  auto time = [s](int i) -> std::optional<base::Time> {
+    if (sqlite3_column_type(s, i) == SQLITE_NULL) {
+      return std::nullopt;
+    }
+    return FromMicros(sqlite3_column_int64(s, i));
+  };
+  CachedRevocationData out;
+  out.kind = kind;
+  out.url = url;
+  out.request = request;
+  auto data = blob(0);
+  if (!data || data->empty()) {
+    return std::optional<CachedRevocationData>();
+  }
+  out.data = std::move(*data);
+  if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+    out.delta = blob(1);
+    if (!out.delta) {
+      return std::optional<CachedRevocationData>();
+    }
+  }
+  out.this_update = time(2);
+  out.next_update = time(3);
+  out.fetched_at = FromMicros(sqlite3_column_int64(s, 4));
+  return std::optional<CachedRevocationData>(std::move(out));
+}
+
+base::Status<IndexError> VerdictIndex::StoreRevocationData(
+    const CachedRevocationData& entry) {
+  TG_RETURN_IF_ERROR(impl_->RequireWritable());
+  Impl& im = *impl_;
+  if (im.revocation_store == nullptr) {
+    TG_ASSIGN_OR_RETURN(im.revocation_store, im.Prepare(kStoreRevocationSql));
+  }
+  sqlite3_stmt* s = im.revocation_store.get();
+  ResetOnExit reset(s);
+  Binder b{s};
+  b.Text(1, ToString(entry.kind));
+  b.Text(2, entry.url);
+  b.Text(3, entry.request);
+  sqlite3_bind_blob64(s, 4, entry.data.data(), entry.data.size(),
+                      SQLITE_STATIC);
+  if (entry.delta) {
+    sqlite3_bind_blob64(s, 5, entry.delta->data(), entry.delta->size(),
+                        SQLITE_STATIC);
+  } else {
+    sqlite3_bind_null(s, 5);
+  }
+  b.TimeOrNull(6, entry.this_update);
+  b.TimeOrNull(7, entry.next_update);
+  b.Int(8, Micros(entry.fetched_at));
+  return im.StepDone(s, "storing revocation data");
 }
 
 base::Status<IndexError> VerdictIndex::LimitSizeForTesting(uint64_t pages) {

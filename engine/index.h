@@ -87,6 +87,30 @@
 //   CREATE INDEX signatures_by_anchor ON signatures(anchor_fingerprint);
 //   CREATE INDEX signatures_by_trust_store ON signatures(trust_store);
 //
+//   CREATE TABLE IF NOT EXISTS revocation_cache (
+//     kind        TEXT NOT NULL CHECK (kind IN ('crl', 'ocsp')),
+//     url         TEXT NOT NULL,     -- CRL distribution point / OCSP
+//                                    -- responder the data was fetched from
+//     request     TEXT NOT NULL,     -- OCSP: hex SHA-256 of the DER
+//                                    -- OCSPRequest (names the CertID);
+//                                    -- CRL: ''
+//     data        BLOB NOT NULL,     -- base CRL DER / OCSPResponse DER
+//     delta       BLOB,              -- delta CRL DER fetched from the base
+//                                    -- CRL's freshestCRL URLs, if any
+//     this_update INTEGER,
+//     next_update INTEGER,           -- reusable until then (NULL: never)
+//     fetched_at  INTEGER NOT NULL,  -- wall clock of the fetch
+//                                    -- (informational)
+//     PRIMARY KEY (kind, url, request)
+//   );
+//
+// revocation_cache is engine/revocation.h's own cache of fetched
+// revocation data, shared across runs. It belongs to schema version 1:
+// read-write connections create it when absent (so files written before it
+// existed still open and gain it), read-only connections treat a missing
+// table as empty. Nothing in it is trusted: every CRL and OCSP response is
+// re-verified (signature, issuer, next update) each time it is used.
+//
 // A verdict row and its signature rows are replaced together (upsert of
 // the verdict, delete + insert of its signatures) in the batch transaction.
 // Rows of artifacts that a later run no longer sees are kept.
@@ -98,6 +122,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -110,6 +135,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/bytes.h"
 #include "base/result.h"
 #include "base/time.h"
 #include "engine/verdict.h"
@@ -201,6 +227,26 @@ struct TrustPathRow {
   std::string chain;               // signatures.chain, a JSON array
 };
 
+// RevocationDataKind is the kind of a revocation_cache row.
+enum class RevocationDataKind { kCrl, kOcsp };
+std::string_view ToString(RevocationDataKind k);  // "crl" | "ocsp"
+
+// kMaxCachedRevocationBytes bounds what LookupRevocationData returns per
+// blob (larger rows are treated as absent): notation-core-go's CRL bound.
+inline constexpr size_t kMaxCachedRevocationBytes = size_t{32} << 20;
+
+// CachedRevocationData is one revocation_cache row.
+struct CachedRevocationData {
+  RevocationDataKind kind = RevocationDataKind::kCrl;
+  std::string url;
+  std::string request;  // OCSP: hex SHA-256 of the DER request; CRL: ""
+  base::Bytes data;
+  std::optional<base::Bytes> delta;
+  std::optional<base::Time> this_update;
+  std::optional<base::Time> next_update;
+  base::Time fetched_at{};
+};
+
 // VerdictIndex is one connection to an index file. Not thread-safe: use it
 // from one thread at a time (it may move between threads). Movable.
 class VerdictIndex {
@@ -259,6 +305,18 @@ class VerdictIndex {
   // (rotation impact, engine/rotation.h).
   base::Status<IndexError> ForEachVerifiedTrustPath(
       const std::function<bool(const TrustPathRow&)>& fn);
+
+  // LookupRevocationData returns the revocation_cache row of (kind, url,
+  // request), nullopt when absent (or when the table does not exist in a
+  // read-only file, or a blob exceeds kMaxCachedRevocationBytes).
+  base::Result<std::optional<CachedRevocationData>, IndexError>
+  LookupRevocationData(RevocationDataKind kind, std::string_view url,
+                       std::string_view request);
+
+  // StoreRevocationData inserts or replaces the row of (entry.kind,
+  // entry.url, entry.request). kReadOnly on a read-only connection.
+  base::Status<IndexError> StoreRevocationData(
+      const CachedRevocationData& entry);
 
   // LimitSizeForTesting caps the file at `pages` pages on this connection
   // (PRAGMA max_page_count) so tests can provoke kFull.
