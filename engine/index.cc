@@ -108,6 +108,38 @@ INSERT OR REPLACE INTO revocation_cache (kind, url, request, data, delta,
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
 )sql";
 
+// plugin_cache (index.h): created by every read-write connection, like
+// revocation_cache.
+constexpr char kPluginCacheSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS plugin_cache (
+  plugin           TEXT NOT NULL,
+  command          TEXT NOT NULL
+    CHECK (command IN ('get-plugin-metadata', 'verify-signature')),
+  version          TEXT NOT NULL,
+  executable       TEXT NOT NULL,
+  signature_digest TEXT NOT NULL,
+  request          TEXT NOT NULL,
+  response         BLOB NOT NULL,
+  stored_at        INTEGER NOT NULL,
+  PRIMARY KEY (plugin, command, version, executable, signature_digest,
+               request)
+)
+)sql";
+
+constexpr char kLookupPluginSql[] =
+    "SELECT response, stored_at FROM plugin_cache WHERE plugin = ?1 AND "
+    "command = ?2 AND version = ?3 AND executable = ?4 AND "
+    "signature_digest = ?5 AND request = ?6";
+
+constexpr char kStorePluginSql[] = R"sql(
+INSERT OR REPLACE INTO plugin_cache (plugin, command, version, executable,
+  signature_digest, request, response, stored_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+)sql";
+
+constexpr char kPrunePluginSql[] =
+    "DELETE FROM plugin_cache WHERE stored_at < ?1";
+
 constexpr char kUpsertVerdictSql[] = R"sql(
 INSERT INTO verdicts (repository, digest, media_type, verdict, reason, policy,
                       level, tags, error, valid_until, verified_at, run_id,
@@ -228,10 +260,14 @@ struct VerdictIndex::Impl {
   StmtPtr lookup, lookup_digest, for_each, run_status;
   // Prepared on first use (the table may be absent in a read-only file).
   StmtPtr revocation_lookup, revocation_store;
+  StmtPtr plugin_lookup, plugin_store, plugin_prune;
 
   ~Impl() {
     revocation_lookup.reset();
     revocation_store.reset();
+    plugin_lookup.reset();
+    plugin_store.reset();
+    plugin_prune.reset();
     // Statements first: sqlite3_close_v2 would otherwise defer the close.
     begin.reset();
     commit.reset();
@@ -625,6 +661,8 @@ base::Result<VerdictIndex, IndexError> VerdictIndex::Open(
                    "setting the page cache"));
     TG_RETURN_IF_ERROR(
         impl->Exec(kRevocationCacheSql, "creating the revocation cache table"));
+    TG_RETURN_IF_ERROR(
+        impl->Exec(kPluginCacheSql, "creating the plugin cache table"));
   } else {
     TG_RETURN_IF_ERROR(
         impl->Exec("PRAGMA query_only=1", "setting query-only mode"));
@@ -962,6 +1000,95 @@ base::Status<IndexError> VerdictIndex::StoreRevocationData(
   b.TimeOrNull(7, entry.next_update);
   b.Int(8, Micros(entry.fetched_at));
   return im.StepDone(s, "storing revocation data");
+}
+
+base::Result<std::optional<CachedPluginResponse>, IndexError>
+VerdictIndex::LookupPluginResponse(const PluginCacheKey& key) {
+  Impl& im = *impl_;
+  if (im.plugin_lookup == nullptr) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(im.db, kLookupPluginSql, -1,
+                                SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) {
+      // A read-only file written before the table existed: nothing cached.
+      if (im.mode == OpenMode::kReadOnly && (rc & 0xff) == SQLITE_ERROR) {
+        return std::optional<CachedPluginResponse>();
+      }
+      return im.Fail("preparing a plugin cache lookup", rc);
+    }
+    im.plugin_lookup.reset(s);
+  }
+  sqlite3_stmt* s = im.plugin_lookup.get();
+  ResetOnExit reset(s);
+  Binder b{s};
+  b.Text(1, key.plugin);
+  b.Text(2, key.command);
+  b.Text(3, key.version);
+  b.Text(4, key.executable);
+  b.Text(5, key.signature_digest);
+  b.Text(6, key.request);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) {
+    return std::optional<CachedPluginResponse>();
+  }
+  if (rc != SQLITE_ROW) {
+    return im.Fail("looking up a plugin answer", rc);
+  }
+  const int n = sqlite3_column_bytes(s, 0);
+  const void* p = sqlite3_column_blob(s, 0);
+  if (n <= 0 || p == nullptr ||
+      static_cast<size_t>(n) > kMaxCachedPluginResponseBytes) {
+    return std::optional<CachedPluginResponse>();
+  }
+  CachedPluginResponse out;
+  out.key = key;
+  out.response.assign(static_cast<const char*>(p), static_cast<size_t>(n));
+  out.stored_at = FromMicros(sqlite3_column_int64(s, 1));
+  return std::optional<CachedPluginResponse>(std::move(out));
+}
+
+base::Status<IndexError> VerdictIndex::StorePluginResponse(
+    const CachedPluginResponse& entry) {
+  TG_RETURN_IF_ERROR(impl_->RequireWritable());
+  if (entry.response.empty() ||
+      entry.response.size() > kMaxCachedPluginResponseBytes) {
+    return base::MakeError(IndexError::kBadArgument,
+                           "a plugin response of " +
+                               std::to_string(entry.response.size()) +
+                               " bytes is not cached");
+  }
+  Impl& im = *impl_;
+  if (im.plugin_store == nullptr) {
+    TG_ASSIGN_OR_RETURN(im.plugin_store, im.Prepare(kStorePluginSql));
+  }
+  sqlite3_stmt* s = im.plugin_store.get();
+  ResetOnExit reset(s);
+  Binder b{s};
+  b.Text(1, entry.key.plugin);
+  b.Text(2, entry.key.command);
+  b.Text(3, entry.key.version);
+  b.Text(4, entry.key.executable);
+  b.Text(5, entry.key.signature_digest);
+  b.Text(6, entry.key.request);
+  sqlite3_bind_blob64(s, 7, entry.response.data(), entry.response.size(),
+                      SQLITE_STATIC);
+  b.Int(8, Micros(entry.stored_at));
+  return im.StepDone(s, "storing a plugin answer");
+}
+
+base::Result<uint64_t, IndexError> VerdictIndex::PrunePluginCache(
+    base::Time stored_before) {
+  TG_RETURN_IF_ERROR(impl_->RequireWritable());
+  Impl& im = *impl_;
+  if (im.plugin_prune == nullptr) {
+    TG_ASSIGN_OR_RETURN(im.plugin_prune, im.Prepare(kPrunePluginSql));
+  }
+  sqlite3_stmt* s = im.plugin_prune.get();
+  ResetOnExit reset(s);
+  Binder b{s};
+  b.Int(1, Micros(stored_before));
+  TG_RETURN_IF_ERROR(im.StepDone(s, "pruning the plugin cache"));
+  return static_cast<uint64_t>(sqlite3_changes64(im.db));
 }
 
 base::Status<IndexError> VerdictIndex::LimitSizeForTesting(uint64_t pages) {

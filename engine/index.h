@@ -111,6 +111,27 @@
 // table as empty. Nothing in it is trusted: every CRL and OCSP response is
 // re-verified (signature, issuer, next update) each time it is used.
 //
+//   CREATE TABLE IF NOT EXISTS plugin_cache (
+//     plugin           TEXT NOT NULL,  -- verification plugin name
+//     command          TEXT NOT NULL   -- 'get-plugin-metadata' |
+//       CHECK (command IN ('get-plugin-metadata', 'verify-signature')),
+//                                      -- 'verify-signature'
+//     version          TEXT NOT NULL,  -- plugin version ('' for metadata)
+//     executable       TEXT NOT NULL,  -- hex SHA-256 of the executable
+//     signature_digest TEXT NOT NULL,  -- signature manifest digest ('' for
+//                                      -- metadata)
+//     request          TEXT NOT NULL,  -- hex SHA-256 of the request JSON
+//     response         BLOB NOT NULL,  -- the plugin's stdout
+//     stored_at        INTEGER NOT NULL,  -- wall clock of the answer
+//     PRIMARY KEY (plugin, command, version, executable, signature_digest,
+//                  request)
+//   );
+//
+// plugin_cache is engine/plugin.h's cache of plugin answers (reused within
+// a TTL, so a re-run does not start the plugin again). Same life cycle as
+// revocation_cache: created by read-write connections, absent = empty for
+// read-only ones. Cached responses are re-checked each time they are used.
+//
 // A verdict row and its signature rows are replaced together (upsert of
 // the verdict, delete + insert of its signatures) in the batch transaction.
 // Rows of artifacts that a later run no longer sees are kept.
@@ -247,6 +268,27 @@ struct CachedRevocationData {
   base::Time fetched_at{};
 };
 
+// PluginCacheKey identifies a plugin_cache row.
+struct PluginCacheKey {
+  std::string plugin;
+  std::string command;  // "get-plugin-metadata" | "verify-signature"
+  std::string version;  // "" for metadata
+  std::string executable;
+  std::string signature_digest;  // "" for metadata
+  std::string request;
+};
+
+// kMaxCachedPluginResponseBytes bounds a stored plugin response (larger
+// ones are neither stored nor returned).
+inline constexpr size_t kMaxCachedPluginResponseBytes = size_t{1} << 20;
+
+// CachedPluginResponse is one plugin_cache row.
+struct CachedPluginResponse {
+  PluginCacheKey key;
+  std::string response;
+  base::Time stored_at{};
+};
+
 // VerdictIndex is one connection to an index file. Not thread-safe: use it
 // from one thread at a time (it may move between threads). Movable.
 class VerdictIndex {
@@ -317,6 +359,22 @@ class VerdictIndex {
   // entry.url, entry.request). kReadOnly on a read-only connection.
   base::Status<IndexError> StoreRevocationData(
       const CachedRevocationData& entry);
+
+  // LookupPluginResponse returns the plugin_cache row of `key`, nullopt
+  // when absent (or when the table does not exist in a read-only file, or
+  // the response exceeds kMaxCachedPluginResponseBytes).
+  base::Result<std::optional<CachedPluginResponse>, IndexError>
+  LookupPluginResponse(const PluginCacheKey& key);
+
+  // StorePluginResponse inserts or replaces the row of entry.key.
+  // kReadOnly on a read-only connection; kBadArgument for a response over
+  // kMaxCachedPluginResponseBytes.
+  base::Status<IndexError> StorePluginResponse(
+      const CachedPluginResponse& entry);
+
+  // PrunePluginCache deletes the plugin_cache rows stored before
+  // `stored_before` and returns how many.
+  base::Result<uint64_t, IndexError> PrunePluginCache(base::Time stored_before);
 
   // LimitSizeForTesting caps the file at `pages` pages on this connection
   // (PRAGMA max_page_count) so tests can provoke kFull.
