@@ -23,6 +23,7 @@
 #include "tools/mkmirror/envelope_writer.h"
 #include "tools/mkmirror/layout_writer.h"
 #include "tools/mkmirror/pki.h"
+#include "tools/mkmirror/timestamp_writer.h"
 #include "tools/revocation_command.h"
 
 namespace trustgate::engine {
@@ -897,12 +898,14 @@ class PrefetchTest : public ::testing::Test {
       ASSERT_TRUE(parsed.ok());
       chain_.push_back(std::move(parsed).value());
     }
-    WriteMirror(now);
+    now_ = now;
+    WriteMirror(tmp_.path() / "mirror", {});
   }
 
-  void WriteMirror(int64_t now) {
-    auto layout =
-        mkmirror::LayoutWriter::Create(tmp_.path() / "mirror" / "app");
+  void WriteMirror(const fs::path& mirror,
+                   mkmirror::Countersigner countersigner) {
+    int64_t now = now_;
+    auto layout = mkmirror::LayoutWriter::Create(mirror / "app");
     ASSERT_TRUE(layout.ok());
     mkmirror::LayoutWriter& w = **layout;
     auto config = w.WriteBlob(mkmirror::kMediaTypeImageConfig,
@@ -920,6 +923,7 @@ class PrefetchTest : public ::testing::Test {
     mkmirror::EnvelopeRequest request;
     request.signing_time = now - 3600;
     request.target = {artifact->media_type, artifact->digest, artifact->size};
+    request.countersigner = std::move(countersigner);
     mkmirror::Signer signer{leaf_.get(),
                             {leaf_.get(), inter_.get(), root_.get()}};
     auto envelope = mkmirror::BuildEnvelope(request, signer);
@@ -981,6 +985,7 @@ class PrefetchTest : public ::testing::Test {
 
   HttpServer server_;
   testing::TempDir tmp_;
+  int64_t now_ = 0;
   std::unique_ptr<mkmirror::Credential> root_, inter_, leaf_;
   std::vector<CertificatePtr> chain_;
 };
@@ -1082,6 +1087,74 @@ TEST_F(PrefetchTest, CommandExitCodes) {
   EXPECT_EQ(RunCli({"revocation", "prefetch", "--mirror",
                     (tmp_.path() / "nothing").string(), "--crl-dir", out}),
             2);
+}
+
+TEST_F(PrefetchTest, TimestampChainsAreWalkedToTheConfiguredTsaRoot) {
+  Serve(/*leaf_revoked=*/false);
+  // A TSA whose leaf names a CRL; its tokens carry the leaf only, so the
+  // chain reaches the root through the configuration's tsa store.
+  mkmirror::CertSpec root_spec;
+  root_spec.subject = {
+      {"C", "US"}, {"ST", "WA"}, {"O", "Test"}, {"CN", "tsa root"}};
+  root_spec.role = mkmirror::CertRole::kRoot;
+  root_spec.not_before = now_ - 86400 * 365;
+  root_spec.not_after = now_ + 86400 * 365 * 10;
+  auto tsa_root =
+      mkmirror::IssueCertificate(root_spec, mkmirror::KeyType::kEc256, nullptr);
+  ASSERT_TRUE(tsa_root.ok());
+  mkmirror::CertSpec leaf_spec = root_spec;
+  leaf_spec.subject.back().second = "tsa";
+  leaf_spec.role = mkmirror::CertRole::kLeaf;
+  leaf_spec.leaf_usage = mkmirror::LeafUsage::kTimeStamping;
+  leaf_spec.crl_url = server_.Url("/tsa.crl");
+  auto tsa_leaf = mkmirror::IssueCertificate(
+      leaf_spec, mkmirror::KeyType::kEc256, tsa_root->get());
+  ASSERT_TRUE(tsa_leaf.ok());
+  testrev::CrlSpec tsa_crl;
+  tsa_crl.issuer = (*tsa_root)->cert.get();
+  tsa_crl.key = (*tsa_root)->key.get();
+  HttpServer::Response r;
+  r.body = Str(testrev::BuildCrl(tsa_crl));
+  server_.Serve("/tsa.crl", r);
+
+  mkmirror::TimestampAuthority tsa{tsa_leaf->get(), {tsa_leaf->get()}};
+  int64_t gen_time = now_ - 3000;
+  fs::path mirror = tmp_.path() / "mirror-tsa";
+  WriteMirror(mirror, [&](base::ByteView signature, const EVP_MD* digest) {
+    mkmirror::TimestampSpec spec;
+    spec.gen_time = gen_time;
+    return mkmirror::IssueTimestampToken(tsa, spec, signature, digest);
+  });
+
+  // A Notation configuration whose tsa store holds the TSA root.
+  fs::path config = tmp_.path() / "config";
+  testing::WriteFile(
+      config / "trustpolicy.json",
+      R"({"version":"1.0","trustPolicies":[{"name":"all",)"
+      R"("registryScopes":["*"],"signatureVerification":{"level":"strict"},)"
+      R"("trustStores":["ca:signing","tsa:tsa"],"trustedIdentities":["*"]}]})");
+  testing::WriteFile(config / "truststore/x509/ca/signing/root.pem",
+                     mkmirror::ToPem(*root_));
+  testing::WriteFile(config / "truststore/x509/tsa/tsa/root.pem",
+                     mkmirror::ToPem(**tsa_root));
+
+  PrefetchOptions options = Options();
+  options.mirror = mirror;
+  auto without = PrefetchRevocationData(options);
+  ASSERT_TRUE(without.ok()) << without.detail();
+  EXPECT_EQ(server_.Count("/tsa.crl"), 0);  // no issuer for the TSA leaf
+  EXPECT_EQ(without->failed(), 0u);
+
+  options.config_dir = config;
+  options.out_dir = tmp_.path() / "out-tsa";
+  auto with = PrefetchRevocationData(options);
+  ASSERT_TRUE(with.ok()) << with.detail();
+  EXPECT_TRUE(with->warnings.empty());
+  EXPECT_EQ(with->failed(), 0u);
+  EXPECT_EQ(with->certificates, 3u);  // leaf, intermediate, TSA leaf
+  EXPECT_EQ(server_.Count("/tsa.crl"), 1);
+  EXPECT_TRUE(fs::exists(options.out_dir /
+                         PrefetchCrlFileName(server_.Url("/tsa.crl"))));
 }
 
 TEST_F(PrefetchTest, UnreadableMirrorFails) {
