@@ -1480,16 +1480,6 @@ struct PluginRunner::Impl {
     c.WaitBlocking();
   }
 
-  // OnDispatcher runs `fn` on a dispatcher thread and waits for it.
-  void OnDispatcher(const std::function<void()>& fn) {
-    Completion done;
-    Post([&fn, &done] {
-      fn();
-      done.Done();
-    });
-    Wait(done);
-  }
-
   void Warn(const std::string& kind, const std::string& text) {
     std::lock_guard<std::mutex> lock(warn_mu);
     if (warned.insert(kind).second) {
@@ -1715,11 +1705,15 @@ struct PluginRunner::Impl {
       entry = slot;
     }
     if (leader) {
-      OnDispatcher([&] { entry->result = ReadMetadata(name, request, now); });
-      entry->completion.Done();
-    } else {
-      Wait(entry->completion);
+      // The dispatcher signals the entry itself: a waiter never depends on
+      // the leader's (possibly suspended) task being resumed, so blocked
+      // workers cannot starve it.
+      Post([&, entry] {
+        entry->result = ReadMetadata(name, request, now);
+        entry->completion.Done();  // nothing of the leader's is used after
+      });
     }
+    Wait(entry->completion);
     const base::Result<PluginInfo, PluginError>& info = *entry->result;
     if (!info.ok()) {
       return info.error();
@@ -1834,7 +1828,8 @@ struct PluginRunner::Impl {
     const std::filesystem::path exe =
         PluginExecutablePath(options.plugin_dir, call.plugin);
     if (leader) {
-      OnDispatcher([&] {
+      // As in Resolve, the dispatcher completes the flight itself.
+      Post([&, flight] {
         verify_invocations.fetch_add(1);
         flight->result = Run(exe, kCommandVerify, request);
         const auto& r = *flight->result;
@@ -1846,17 +1841,17 @@ struct PluginRunner::Impl {
             CacheStore(key, r->out, call.now);
           }
         }
+        {
+          std::lock_guard<std::mutex> lock(flight_mu);
+          flights.erase(flight_key);
+        }
+        flight->completion.Done();  // nothing of the leader's is used after
       });
-      {
-        std::lock_guard<std::mutex> lock(flight_mu);
-        flights.erase(flight_key);
-      }
-      flight->completion.Done();
       out->invoked = true;
     } else {
       shared_invocations.fetch_add(1);
-      Wait(flight->completion);
     }
+    Wait(flight->completion);
     const auto& r = *flight->result;
     if (!r.ok()) {
       out->error = MakeError(r.code(), "plugin " + Quote(call.plugin) + " " +

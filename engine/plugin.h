@@ -90,7 +90,11 @@
 //    most `max_suspended` tasks are suspended at once (each holds a
 //    coroutine stack); beyond that callers block;
 //  - anywhere else (or with WaitMode::kBlock) the calling thread blocks.
-// Identical concurrent requests share one invocation (single flight).
+// Identical concurrent requests share one invocation (single flight). Every
+// wait is for an event that a dispatcher thread signals, never for another
+// caller's task, so a mix of suspended and blocked callers cannot starve
+// each other; callers must likewise not block a worker on the result of a
+// task that may be suspended here.
 //
 // Result cache
 // ------------

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_pipeline.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -928,6 +929,56 @@ TEST_F(PluginTest, ConcurrencyBoundHoldsFromTbbTasks) {
   EXPECT_EQ(max, 2);  // never more than jobs, and the bound was reached
   EXPECT_LE(runner->stats().max_concurrent, 2u);
   EXPECT_GT(runner->stats().suspended_waits, 0u);
+}
+
+TEST_F(PluginTest, WorksInsideAParallelPipelineAndPastTheSuspensionCap) {
+  Install("com.example.good");
+  config_["sleep_ms"] = "50";
+  for (size_t cap : {size_t{1024}, size_t{1}}) {
+    PluginRunnerOptions o;
+    o.jobs = 2;
+    o.max_suspended = cap;
+    auto runner = Runner(o);
+    const crypto::Envelope e = AwsEnvelope("com.example.good");
+    constexpr int kSignatures = 10;
+    std::vector<PluginCall> calls;
+    for (int i = 0; i < kSignatures; ++i) {
+      calls.push_back(
+          Call(e, "sha256:" + std::to_string(cap) + "-" + std::to_string(i)));
+    }
+    // The shape of engine/run.cc: a serial source, a parallel stage that
+    // verifies, a serial in-order sink.
+    int next = 0;
+    std::vector<int> order;
+    std::atomic<int> passed{0};
+    tbb::parallel_pipeline(
+        4, tbb::make_filter<void, int>(tbb::filter_mode::serial_in_order,
+                                       [&](tbb::flow_control& fc) {
+                                         if (next == kSignatures) {
+                                           fc.stop();
+                                           return 0;
+                                         }
+                                         return next++;
+                                       }) &
+               tbb::make_filter<int, int>(
+                   tbb::filter_mode::parallel,
+                   [&](int i) {
+                     passed +=
+                         runner->RunVerification(calls[i]).Passed() ? 1 : 0;
+                     return i;
+                   }) &
+               tbb::make_filter<int, void>(tbb::filter_mode::serial_in_order,
+                                           [&](int i) { order.push_back(i); }));
+    EXPECT_EQ(passed.load(), kSignatures);
+    ASSERT_EQ(order.size(), static_cast<size_t>(kSignatures));
+    EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+    EXPECT_LE(runner->stats().max_concurrent, 2u);
+    if (cap == 1) {
+      EXPECT_GT(runner->stats().blocked_waits, 0u);
+    } else {
+      EXPECT_GT(runner->stats().suspended_waits, 0u);
+    }
+  }
 }
 
 TEST_F(PluginTest, ConcurrencyBoundHoldsFromBlockingThreads) {
