@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cerrno>
 #include <condition_variable>
@@ -1879,6 +1880,7 @@ base::Result<std::unique_ptr<PluginRunner>, PluginError> PluginRunner::Create(
   if (jobs == 0) {
     jobs = std::max<size_t>(1, std::thread::hardware_concurrency());
   }
+  jobs = std::min(jobs, kMaxPluginJobs);
   impl->options = std::move(options);
   impl->options.jobs = jobs;
   if (impl->options.index_path) {

@@ -96,6 +96,18 @@
 // each other; callers must likewise not block a worker on the result of a
 // task that may be suspended here.
 //
+// Integration (the per-signature sequence, as notation-go processSignature)
+// ----------------------------------------------------------------------
+// After integrity, for an envelope naming a plugin: Resolve() (an error
+// fails the signature with reason `plugin` at every level). Skip the native
+// trusted-identity step when the plugin Has(kTrustedIdentity) and the native
+// revocation step when it Has(kRevocationCheck). After the native steps:
+// RunVerification(). PluginOutcome::error fails the signature (reason
+// `plugin`, finding code ToString(code)) at every level; a TRUSTED_IDENTITY
+// result is the trustedIdentity check (kFail: reason `trusted-identity`), a
+// REVOCATION_CHECK result the revocation check (kFail: reason
+// `revocation`); kLogged results are logged.
+//
 // Result cache
 // ------------
 // With an index path, answers are kept in the verdict index's plugin_cache
@@ -114,7 +126,6 @@
 // more than the plugin was). A cache that cannot be read or written is a
 // warning, never an error.
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -143,6 +154,9 @@ inline constexpr std::string_view kPluginContractVersion = "1.0";
 // (plugin-extensibility.md "Plugin contract"; notation-go
 // maxPluginOutputSize). Output beyond it is kOutputTooLarge.
 inline constexpr size_t kMaxPluginOutputBytes = size_t{64} << 20;
+
+// kMaxPluginJobs bounds PluginRunnerOptions::jobs (one thread each).
+inline constexpr size_t kMaxPluginJobs = 256;
 
 // kMaxPluginNameBytes bounds a plugin name (one file name component).
 inline constexpr size_t kMaxPluginNameBytes = 255;
@@ -303,7 +317,7 @@ struct PluginRunnerOptions {
   // none, the issue asks for 30 s).
   std::chrono::milliseconds timeout{30000};
   // jobs: maximum concurrent plugin processes (--plugin-jobs); 0 = the
-  // hardware concurrency.
+  // hardware concurrency; at most kMaxPluginJobs.
   size_t jobs = 0;
   // index_path: the verdict index holding plugin_cache (a connection of
   // the runner's own, created read-write when absent); nullopt: no cache.
