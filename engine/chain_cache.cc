@@ -1,6 +1,5 @@
 #include "engine/chain_cache.h"
 
-#include <openssl/x509v3.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -24,31 +23,6 @@ ChainKey HashChain(const std::vector<base::ByteView>& ders,
   XXH128_hash_t h = XXH3_128bits_digest(state);
   XXH3_freeState(state);
   return ChainKey{h.low64, h.high64};
-}
-
-// NamesRevocationSource is true when the certificate carries a CRL
-// distribution point or an OCSP responder (authority information access).
-bool NamesRevocationSource(X509* cert) {
-  int crit = 0;
-  auto* dps = static_cast<STACK_OF(DIST_POINT)*>(
-      X509_get_ext_d2i(cert, NID_crl_distribution_points, &crit, nullptr));
-  bool has = dps != nullptr && sk_DIST_POINT_num(dps) > 0;
-  sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
-  if (has) {
-    return true;
-  }
-  auto* aia = static_cast<AUTHORITY_INFO_ACCESS*>(
-      X509_get_ext_d2i(cert, NID_info_access, &crit, nullptr));
-  if (aia != nullptr) {
-    for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia); ++i) {
-      ACCESS_DESCRIPTION* ad = sk_ACCESS_DESCRIPTION_value(aia, i);
-      if (OBJ_obj2nid(ad->method) == NID_ad_OCSP) {
-        has = true;
-      }
-    }
-    AUTHORITY_INFO_ACCESS_free(aia);
-  }
-  return has;
 }
 
 }  // namespace
@@ -96,10 +70,6 @@ ChainCache::Facts(const std::vector<base::ByteView>& ders) {
         std::min(facts->earliest_not_after, cert->not_after());
     facts->latest_not_before =
         std::max(facts->latest_not_before, cert->not_before());
-    bool is_root = i + 1 == facts->certificates.size() && cert->self_issued();
-    if (!is_root && NamesRevocationSource(cert->x509())) {
-      facts->has_revocation_info = true;
-    }
   }
   std::shared_ptr<const ChainFacts> shared = std::move(facts);
   decltype(chains_)::accessor slot;

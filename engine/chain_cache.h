@@ -59,7 +59,6 @@ struct ChainFacts {
   std::optional<base::Error<crypto::CryptoError>> structure_error;
   base::Time earliest_not_after{};
   base::Time latest_not_before{};
-  bool has_revocation_info = false;  // any non-root cert names OCSP/CRL
 };
 
 // ChainCache is safe for concurrent use by many verification tasks.

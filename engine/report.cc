@@ -40,6 +40,7 @@ Json SignatureToJson(const SignatureVerdict& s) {
     Json ts = Json::object();
     ts["tsa"] = s.timestamp->tsa;
     ts["genTime"] = base::FormatRfc3339(s.timestamp->gen_time);
+    ts["accuracyMicros"] = s.timestamp->accuracy_us;
     j["timestamp"] = std::move(ts);
   } else {
     j["timestamp"] = nullptr;
@@ -66,6 +67,17 @@ Json SignatureToJson(const SignatureVerdict& s) {
   j["reason"] = ToString(s.reason);
   j["validUntil"] = TimeOrNull(s.valid_until);
   j["findings"] = std::move(findings);
+  Json revocation = Json::array();
+  for (const RevocationEntry& e : s.revocation) {
+    Json entry = Json::object();
+    entry["certificate"] = e.certificate;
+    entry["chain"] = e.chain;
+    entry["status"] = e.status;
+    entry["method"] = e.method;
+    entry["source"] = e.source;
+    revocation.push_back(std::move(entry));
+  }
+  j["revocation"] = std::move(revocation);
   return j;
 }
 
@@ -213,6 +225,9 @@ base::Result<SignatureVerdict, ReportError> SignatureFromJson(
       return tr.Bad("genTime", "an RFC 3339 time");
     }
     info.gen_time = *gen;
+    if (ts->contains("accuracyMicros")) {
+      TG_ASSIGN_OR_RETURN(info.accuracy_us, tr.Count("accuracyMicros"));
+    }
     s.timestamp = std::move(info);
   }
   TG_ASSIGN_OR_RETURN(s.trust_store, r.String("trustStore"));
@@ -260,6 +275,24 @@ base::Result<SignatureVerdict, ReportError> SignatureFromJson(
       CheckResult& target = s.validations[static_cast<size_t>(*check)];
       TG_ASSIGN_OR_RETURN(target.code, fr.String("code"));
       TG_ASSIGN_OR_RETURN(target.detail, fr.String("detail"));
+    }
+  }
+  if (const Json* revocation = r.Find("revocation")) {
+    if (!revocation->is_array()) {
+      return r.Bad("revocation", "an array");
+    }
+    for (const Json& e : *revocation) {
+      if (!e.is_object()) {
+        return r.Bad("revocation", "an array of objects");
+      }
+      Reader er(e, r.Path("revocation[]"));
+      RevocationEntry entry;
+      TG_ASSIGN_OR_RETURN(entry.certificate, er.String("certificate"));
+      TG_ASSIGN_OR_RETURN(entry.chain, er.String("chain"));
+      TG_ASSIGN_OR_RETURN(entry.status, er.String("status"));
+      TG_ASSIGN_OR_RETURN(entry.method, er.String("method"));
+      TG_ASSIGN_OR_RETURN(entry.source, er.String("source"));
+      s.revocation.push_back(std::move(entry));
     }
   }
   return s;

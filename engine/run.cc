@@ -45,7 +45,8 @@ bool Matches(const io::ArtifactNode& artifact, const Target& target) {
 }
 
 void ProcessRepository(RepositoryWork& work, io::Reader& reader,
-                       const Verifier& verifier) {
+                       const Verifier& verifier,
+                       std::atomic<uint64_t>& blob_bytes) {
   const io::Repository& repo = *work.repository;
   auto graph = io::LoadRepositoryGraph(repo, reader);
   if (!graph.ok()) {
@@ -86,6 +87,7 @@ void ProcessRepository(RepositoryWork& work, io::Reader& reader,
     work.verdicts[i] =
         verifier.VerifyArtifact(repo, *graph, *selected[i], blobs);
   });
+  blob_bytes.fetch_add(blobs.bytes_hashed(), std::memory_order_relaxed);
 }
 
 // Progress draws one self-overwriting status line on a terminal every
@@ -295,12 +297,25 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
                                   static_cast<size_t>(jobs));
+  RevocationOptions revocation_options = options.revocation;
+  revocation_options.index_path = options.index_path;
+  auto revocation = RevocationChecker::Create(revocation_options);
+  if (!revocation.ok()) {
+    std::fprintf(options.err, "trustgate: revocation data: %s\n",
+                 revocation.detail().c_str());
+    result.exit_code = 2;
+    return result;
+  }
+  for (const std::string& w : revocation.value()->TakeWarnings()) {
+    std::fprintf(options.err, "trustgate: warning: %s\n", w.c_str());
+  }
   std::unique_ptr<io::Reader> reader = io::NewPreadReader();
   ChainCache chains(config.policy, config.store);
   Verifier verifier(config.policy, config.store, chains, *reader,
-                    options.verifier);
+                    options.verifier, revocation.value().get());
   ReportWriter report(options.out, options.format);
   bool write_failed = false;
+  std::atomic<uint64_t> blob_bytes{0};
   std::unique_ptr<Progress> progress;
   if (!options.quiet && ::isatty(::fileno(options.err)) == 1) {
     progress = std::make_unique<Progress>(options.err, plan.size(), verifier);
@@ -321,7 +336,7 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
           tbb::make_filter<RepositoryWork*, RepositoryWork*>(
               tbb::filter_mode::parallel,
               [&](RepositoryWork* work) {
-                ProcessRepository(*work, *reader, verifier);
+                ProcessRepository(*work, *reader, verifier, blob_bytes);
                 if (progress != nullptr) {
                   progress->RepositoryDone(work->verdicts.size());
                 }
@@ -358,6 +373,7 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
               }));
 
   progress.reset();  // clear the status line before the summary
+  result.blob_bytes_hashed = blob_bytes.load();
   result.summary.signatures_verified = verifier.signatures_verified();
   result.summary.elapsed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)

@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "engine/config.h"
 #include "engine/report.h"
+#include "engine/revocation.h"
 #include "engine/verifier.h"
 
 namespace trustgate::engine {
@@ -43,6 +44,10 @@ struct RunOptions {
   std::FILE* out = stdout;
   std::FILE* err = stderr;
   std::optional<std::filesystem::path> index_path;  // nullopt = no index
+  // revocation: where revocation data comes from (crl-dir, Notation's
+  // cache, the index, HTTP unless offline). index_path is filled in from
+  // the run's index.
+  RevocationOptions revocation;
   // quiet: no live progress line (otherwise shown while it runs, only when
   // `err` is a terminal: repositories and artifacts done, verifications
   // per second, ETA) and no summary line on `err`.
@@ -57,6 +62,7 @@ struct RunResult {
   Summary summary;
   uint64_t repository_errors = 0;  // repositories whose index.json failed
   uint64_t target_errors = 0;      // targets that named nothing
+  uint64_t blob_bytes_hashed = 0;  // distinct blob bytes read and hashed
 };
 
 // RunVerify runs verification with `config` (borrowed). Messages for

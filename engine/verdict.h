@@ -72,6 +72,16 @@ struct CheckResult {
 struct TimestampInfo {
   std::string tsa;  // TSA leaf subject DN
   base::Time gen_time{};
+  uint64_t accuracy_us = 0;  // effective accuracy, microseconds
+};
+
+// RevocationEntry is one certificate's revocation result (root excluded).
+struct RevocationEntry {
+  std::string certificate;  // SHA-256 hex
+  std::string chain;        // "signing" | "tsa"
+  std::string status;       // "good" | "revoked" | "unknown"
+  std::string method;       // "ocsp" | "crl" | "none" (not revocable)
+  std::string source;       // "crl-dir" | "cache" | "index" | "http" | "none"
 };
 
 // SignatureVerdict is the outcome of one signature manifest.
@@ -89,6 +99,9 @@ struct SignatureVerdict {
   std::string anchor;
   std::vector<std::string> chain;  // SHA-256 hex fingerprints, leaf first
   std::array<CheckResult, kCheckCount> validations{};
+  // revocation: per certificate of the signing chain (and the TSA chain),
+  // leaf first, when revocation was checked.
+  std::vector<RevocationEntry> revocation;
   // reason: ok, or the reason of the first enforced failure.
   Reason reason = Reason::kOk;
   std::string error;  // message of the enforced failure, empty when ok

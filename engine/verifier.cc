@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "crypto/crl.h"
 #include "crypto/envelope.h"
+#include "crypto/ocsp.h"
+#include "crypto/timestamp.h"
 #include "io/oci.h"
 
 namespace trustgate::engine {
@@ -93,7 +96,94 @@ void MinInto(std::optional<base::Time>* slot, base::Time t) {
   }
 }
 
+// Revocable: the certificate names a CRL distribution point or an OCSP
+// responder (crypto/crl.h, crypto/ocsp.h); unreadable extensions count.
+bool Revocable(const crypto::Certificate& cert) {
+  auto dps = crypto::CrlDistributionPoints(cert);
+  auto ocsp = crypto::OcspResponders(cert);
+  return !dps.ok() || !dps->empty() || !ocsp.ok() || !ocsp->empty();
+}
+
+// TsaRoots collects the certificates of the statement's tsa stores; a tsa
+// store that is missing or invalid is an error (notation-go
+// loadX509TSATrustStores fails the check).
+std::vector<crypto::CertificatePtr> TsaRoots(const policy::Statement& statement,
+                                             const policy::TrustStore& store,
+                                             std::string* error) {
+  std::vector<crypto::CertificatePtr> roots;
+  for (const policy::StoreRef& ref : statement.trust_stores) {
+    if (ref.type != policy::StoreType::kTsa) {
+      continue;
+    }
+    const policy::NamedStore* named = store.Find(ref);
+    if (named == nullptr || named->error.has_value()) {
+      *error = "failed to load tsa trust store tsa:" + ref.name +
+               (named != nullptr ? ": " + named->error->detail : "");
+      return {};
+    }
+    roots.insert(roots.end(), named->certificates.begin(),
+                 named->certificates.end());
+  }
+  if (roots.empty()) {
+    *error = "no trusted TSA certificate found in the tsa trust stores";
+  }
+  return roots;
+}
+
 }  // namespace
+
+void Verifier::VerifyTimestamp(const policy::Statement& statement,
+                               const crypto::Envelope& envelope,
+                               const ChainFacts& facts, SignatureVerdict* sv,
+                               std::string* code, std::string* detail) const {
+  // trust-store-trust-policy.md, Authentic timestamp (notary.x509): the
+  // RFC 3161 countersignature over the signature value, from a TSA whose
+  // chain leads to a tsa store root at genTime, whose interval
+  // genTime ± accuracy lies inside every signing certificate's validity.
+  std::string store_error;
+  std::vector<crypto::CertificatePtr> roots =
+      TsaRoots(statement, store_, &store_error);
+  if (!store_error.empty()) {
+    *code = "tsa-store-unavailable";
+    *detail = store_error;
+    return;
+  }
+  auto proof = crypto::VerifyTimestampToken(*envelope.timestamp_token,
+                                            envelope.signature, roots);
+  if (!proof.ok()) {
+    *code = std::string(crypto::ToString(proof.code()));
+    *detail = "timestamp countersignature: " + proof.detail();
+    return;
+  }
+  // The TSA chain's revocation is checked too (CVE-2024-56138 was its
+  // absence); a revoked or unknown TSA certificate fails the timestamp.
+  ChainRevocation tsa =
+      CheckRevocation(proof->tsa_chain, "tsa", std::nullopt, sv);
+  if (tsa.status != crypto::RevocationStatus::kGood) {
+    *code = tsa.status == crypto::RevocationStatus::kRevoked
+                ? "tsa-revoked"
+                : "tsa-revocation-unknown";
+    *detail = "timestamping certificate " +
+              std::string(tsa.status == crypto::RevocationStatus::kRevoked
+                              ? "is revoked: "
+                              : "revocation status is unknown: ") +
+              tsa.detail;
+    return;
+  }
+  sv->timestamp = TimestampInfo{proof->tsa_subject, proof->gen_time,
+                                static_cast<uint64_t>(proof->accuracy.count())};
+  for (const auto& cert : facts.certificates) {
+    if (!crypto::WithinValidity(*proof, *cert)) {
+      *code = "timestamp-outside-validity";
+      *detail = "the timestamp " + TimeText(proof->earliest) + " .. " +
+                TimeText(proof->latest) +
+                " is not within the validity of certificate \"" +
+                cert->SubjectString() + "\" (" + TimeText(cert->not_before()) +
+                " .. " + TimeText(cert->not_after()) + ")";
+      return;
+    }
+  }
+}
 
 std::string LevelString(const policy::Statement& statement) {
   std::string out(policy::ToString(statement.level));
@@ -145,12 +235,46 @@ BlobCache::State BlobCache::Check(io::Reader& reader,
 
 Verifier::Verifier(const policy::TrustPolicy& policy,
                    const policy::TrustStore& store, ChainCache& chains,
-                   io::Reader& reader, VerifierOptions options)
+                   io::Reader& reader, VerifierOptions options,
+                   RevocationChecker* revocation)
     : policy_(policy),
       store_(store),
       chains_(chains),
       reader_(reader),
-      options_(options) {}
+      options_(options),
+      revocation_(revocation) {}
+
+ChainRevocation Verifier::CheckRevocation(
+    std::span<const crypto::CertificatePtr> chain, const char* label,
+    std::optional<base::Time> authentic_signing_time,
+    SignatureVerdict* sv) const {
+  ChainRevocation result;
+  if (revocation_ != nullptr) {
+    result =
+        revocation_->CheckChain(chain, options_.at, authentic_signing_time);
+  } else {
+    // No checker: revocable certificates cannot be decided.
+    std::vector<CertificateRevocation> certs;
+    for (size_t i = 0; i + 1 < chain.size(); ++i) {
+      CertificateRevocation c;
+      c.fingerprint = chain[i]->Sha256Hex();
+      c.subject = chain[i]->SubjectString();
+      c.revocable = Revocable(*chain[i]);
+      c.status = c.revocable ? crypto::RevocationStatus::kUnknown
+                             : crypto::RevocationStatus::kGood;
+      c.detail = c.revocable ? "no revocation checker configured" : "";
+      certs.push_back(std::move(c));
+    }
+    result = CombineChain(std::move(certs));
+  }
+  for (const CertificateRevocation& c : result.certificates) {
+    sv->revocation.push_back(RevocationEntry{
+        c.fingerprint, label, std::string(crypto::ToString(c.status)),
+        std::string(crypto::ToString(c.method)),
+        std::string(ToString(c.source))});
+  }
+  return result;
+}
 
 SignatureVerdict Verifier::VerifySignature(
     const io::Repository& repo, size_t statement_index,
@@ -407,12 +531,7 @@ SignatureVerdict Verifier::VerifySignature(
             "verifyTimestamp " +
             std::string(policy::ToString(statement.verify_timestamp)) + ")";
       } else {
-        // RFC 3161 token verification arrives with the timestamp work;
-        // until then an unverifiable token never passes.
-        code = "timestamp-unverified";
-        detail =
-            "the timestamp countersignature cannot be verified by this "
-            "build (RFC 3161 support pending)";
+        VerifyTimestamp(statement, envelope, facts, &sv, &code, &detail);
       }
     }
     if (code.empty()) {
@@ -423,22 +542,33 @@ SignatureVerdict Verifier::VerifySignature(
     }
   }
 
-  // Revocation: certificates that name no OCSP responder or CRL are
-  // non-revokable (good); any that do cannot be checked by this build yet,
-  // which is "unknown" and fails the check under its action.
+  // Revocation (trust-store-trust-policy.md, Revocation checking): every
+  // certificate but the root; revoked > unknown > good; certificates that
+  // name no OCSP responder or CRL are non-revokable (good).
   const Action revocation = statement.ActionFor(Validation::kRevocation);
   if (revocation == Action::kSkip) {
     steps.Skip(Check::kRevocation);
-  } else if (facts.has_revocation_info) {
-    if (steps.Fail(Check::kRevocation, revocation, Reason::kRevocation,
-                   "revocation-unknown",
-                   "a certificate of the chain names an OCSP responder or "
-                   "CRL, and its revocation status cannot be determined by "
-                   "this build")) {
-      return sv;
-    }
   } else {
-    steps.Pass(Check::kRevocation);
+    std::optional<base::Time> authentic_time;
+    if (envelope.scheme == crypto::SigningScheme::kX509SigningAuthority) {
+      authentic_time = envelope.authentic_signing_time;
+    }
+    ChainRevocation r =
+        CheckRevocation(facts.certificates, "signing", authentic_time, &sv);
+    if (r.status == crypto::RevocationStatus::kGood) {
+      steps.Pass(Check::kRevocation);
+      if (r.next_update.has_value() && revocation == Action::kEnforce) {
+        MinInto(&sv.valid_until, *r.next_update);
+      }
+    } else {
+      const bool revoked = r.status == crypto::RevocationStatus::kRevoked;
+      if (steps.Fail(Check::kRevocation, revocation, Reason::kRevocation,
+                     revoked ? "revoked" : "revocation-unknown",
+                     revoked ? "signing certificate is revoked: " + r.detail
+                             : "revocation status is unknown: " + r.detail)) {
+        return sv;
+      }
+    }
   }
   steps.Skip(Check::kPlugin);
   sv.reason = Reason::kOk;

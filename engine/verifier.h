@@ -10,7 +10,9 @@
 #include <string>
 
 #include "base/time.h"
+#include "crypto/envelope.h"
 #include "engine/chain_cache.h"
+#include "engine/revocation.h"
 #include "engine/verdict.h"
 #include "io/reader.h"
 #include "io/referrers.h"
@@ -57,9 +59,12 @@ class BlobCache {
 // ChainCache and BlobCache, which are concurrent.
 class Verifier {
  public:
-  // Verifier borrows everything; all must outlive it.
+  // Verifier borrows everything; all must outlive it. `revocation` may be
+  // null: then a certificate that names an OCSP responder or CRL has
+  // status unknown.
   Verifier(const policy::TrustPolicy& policy, const policy::TrustStore& store,
-           ChainCache& chains, io::Reader& reader, VerifierOptions options);
+           ChainCache& chains, io::Reader& reader, VerifierOptions options,
+           RevocationChecker* revocation = nullptr);
 
   // VerifyArtifact returns the verdict of `artifact`, one of `graph`'s
   // artifacts in `repo`. Never fails: every problem is a verdict.
@@ -80,12 +85,25 @@ class Verifier {
  private:
   void CheckBlobs(const io::Repository& repo, const io::ArtifactNode& artifact,
                   BlobCache& blobs, ArtifactVerdict* out) const;
+  // CheckRevocation checks `chain` (leaf first) and records per-certificate
+  // entries under `label`; returns the combined result.
+  ChainRevocation CheckRevocation(
+      std::span<const crypto::CertificatePtr> chain, const char* label,
+      std::optional<base::Time> authentic_signing_time,
+      SignatureVerdict* sv) const;
+  // VerifyTimestamp checks the envelope's RFC 3161 token; on failure sets
+  // `code` and `detail`, on success fills sv->timestamp.
+  void VerifyTimestamp(const policy::Statement& statement,
+                       const crypto::Envelope& envelope,
+                       const ChainFacts& facts, SignatureVerdict* sv,
+                       std::string* code, std::string* detail) const;
 
   const policy::TrustPolicy& policy_;
   const policy::TrustStore& store_;
   ChainCache& chains_;
   io::Reader& reader_;
   VerifierOptions options_;
+  RevocationChecker* revocation_;
   mutable std::atomic<uint64_t> signatures_{0};
 };
 

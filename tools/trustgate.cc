@@ -19,6 +19,9 @@
 #include "engine/report.h"
 #include "engine/run.h"
 #include "policy/trust_store.h"
+#include "tools/policy_command.h"
+#include "tools/revocation_command.h"
+#include "tools/rotation_command.h"
 
 namespace {
 
@@ -64,6 +67,8 @@ struct VerifyArgs {
   std::string trust_store;
   std::string crl_dir;
   bool offline = false;
+  int crl_timeout_ms = 5000;
+  int ocsp_timeout_ms = 2000;
   std::string plugin_dir;
   std::string index;
   bool no_index = false;
@@ -118,6 +123,16 @@ int RunVerifyCommand(const VerifyArgs& args) {
   if (!args.crl_dir.empty() && !IsDirectory(args.crl_dir)) {
     return Usage("--crl-dir " + args.crl_dir + " is not a directory");
   }
+  if (!args.crl_dir.empty()) {
+    options.revocation.crl_dir = args.crl_dir;
+  }
+  options.revocation.notation_crl_cache = engine::DefaultNotationCrlCacheDir();
+  options.revocation.network = args.offline ? engine::NetworkMode::kOffline
+                                            : engine::NetworkMode::kOnline;
+  options.revocation.crl_timeout =
+      std::chrono::milliseconds(args.crl_timeout_ms);
+  options.revocation.ocsp_timeout =
+      std::chrono::milliseconds(args.ocsp_timeout_ms);
   if (!args.plugin_dir.empty() && !IsDirectory(args.plugin_dir)) {
     return Usage("--plugin-dir " + args.plugin_dir + " is not a directory");
   }
@@ -364,6 +379,10 @@ int main(int argc, char** argv) {
   check_cmd->add_option("REFERENCE", check_refs, "REPO@sha256:<hex>")
       ->required();
 
+  auto policy_commands = trustgate::tools::AddPolicyCommands(app);
+  auto rotation_commands = trustgate::tools::AddRotationCommands(app);
+  auto revocation_commands = trustgate::tools::AddRevocationCommands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -372,6 +391,15 @@ int main(int argc, char** argv) {
   }
   if (verify_cmd->parsed()) {
     return RunVerifyCommand(verify);
+  }
+  if (auto rc = policy_commands->RunIfParsed()) {
+    return *rc;
+  }
+  if (auto rc = rotation_commands->RunIfParsed()) {
+    return *rc;
+  }
+  if (auto rc = revocation_commands->RunIfParsed()) {
+    return *rc;
   }
   if (export_cmd->parsed()) {
     return RunExportCommand(export_index, export_format);

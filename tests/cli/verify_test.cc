@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/http_server.h"
 #include "tests/support/test_util.h"
 
 namespace trustgate::testing {
@@ -46,6 +47,13 @@ class TestMirror : public ::testing::Test {
                  j["reason"]};
       expected_->push_back(e);
     }
+    for (const std::string& line :
+         Lines(ReadFile(root() / "expected-offline.jsonl"))) {
+      json j = json::parse(line);
+      Expected e{j["repository"], j["digest"], j.value("tag", ""), j["verdict"],
+                 j["reason"]};
+      offline_->push_back(e);
+    }
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -55,7 +63,10 @@ class TestMirror : public ::testing::Test {
   static fs::path root() { return dir_->path() / "gen"; }
   static fs::path mirror() { return root() / "mirror"; }
   static fs::path config() { return root() / "config"; }
+  // expected(): outcomes with the mirror's revocation data available;
+  // offline(): with none (revocable certificates are then unknown).
   static const std::vector<Expected>& expected() { return *expected_; }
+  static const std::vector<Expected>& offline() { return *offline_; }
 
   static const Expected& Case(const std::string& tag) {
     for (const Expected& e : *expected_) {
@@ -145,23 +156,45 @@ class TestMirror : public ::testing::Test {
   int n_ = 0;
   static TempDir* dir_;
   static std::vector<Expected>* expected_;
+  static std::vector<Expected>* offline_;
 };
 
 TempDir* TestMirror::dir_ = nullptr;
 std::vector<Expected>* TestMirror::expected_ = new std::vector<Expected>();
+std::vector<Expected>* TestMirror::offline_ = new std::vector<Expected>();
 
-TEST_F(TestMirror, EveryArtifactGetsTheExpectedVerdictAndReason) {
-  Verified v = Verify({});
-  EXPECT_EQ(v.result.exit_code, 1) << v.result.err;  // bad cases fail
-  ASSERT_FALSE(expected().empty());
-  EXPECT_EQ(v.by_key.size(), expected().size());
-  for (const Expected& e : expected()) {
+// ExpectAll compares every verdict of `v` with `want`.
+void ExpectAll(const std::map<std::string, json>& by_key,
+               const std::vector<Expected>& want) {
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(by_key.size(), want.size());
+  for (const Expected& e : want) {
     SCOPED_TRACE(e.tag + " " + e.repository + "@" + e.digest);
-    auto it = v.by_key.find(e.repository + "@" + e.digest);
-    ASSERT_NE(it, v.by_key.end());
+    auto it = by_key.find(e.repository + "@" + e.digest);
+    ASSERT_NE(it, by_key.end());
     EXPECT_EQ(it->second["verdict"], e.verdict);
     EXPECT_EQ(it->second["reason"], e.reason) << it->second.dump();
   }
+}
+
+TEST_F(TestMirror, EveryArtifactAsExpectedWithoutRevocationData) {
+  Verified v = Verify({"--offline"});
+  EXPECT_EQ(v.result.exit_code, 1) << v.result.err;  // bad cases fail
+  ExpectAll(v.by_key, offline());
+}
+
+TEST_F(TestMirror, EveryArtifactAsExpectedWithAnOfflineCrlDir) {
+  Verified v =
+      Verify({"--offline", "--crl-dir", (root() / "revocation").string()});
+  EXPECT_EQ(v.result.exit_code, 1) << v.result.err;
+  ExpectAll(v.by_key, expected());
+  // Each revocable certificate's result says where its data came from.
+  const Expected& e = Case("crl-good");
+  const json& sig =
+      v.by_key[e.repository + "@" + e.digest]["signatures"].back();
+  ASSERT_FALSE(sig["revocation"].empty());
+  EXPECT_EQ(sig["revocation"][0]["status"], "good");
+  EXPECT_EQ(sig["revocation"][0]["source"], "crl-dir");
 }
 
 // Every reason code but `skipped` (which needs a skip statement: see
@@ -442,6 +475,70 @@ TEST_F(TestMirror, OutputFormatsAgree) {
                  scratch_.path());
   EXPECT_EQ(text.exit_code, 0);
   EXPECT_NE(text.out.find("VERIFIED"), std::string::npos);
+}
+
+// Revocation data over real HTTP on 127.0.0.1: a mirror generated for the
+// test server's address, its CRLs and OCSP responses served from mkmirror's
+// revocation directory; a second run answers from the index's cache.
+TEST(RevocationOverHttp, FetchesOncePerRunAndReusesTheIndexCache) {
+  TempDir dir;
+  HttpServer server;
+  fs::path out = dir.path() / "gen";
+  CommandResult gen =
+      RunCommand({Binary("MKMIRROR_BIN"), "--preset", "test", "--seed", "7",
+                  "--out", out.string(), "--revocation-url", server.Url("")},
+                 dir.path() / "scratch");
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const fs::path files = out / "revocation";
+  server.Handle("/", [files](const HttpServer::Request& request) {
+    HttpServer::Response response;
+    fs::path file = files / request.path.substr(1);
+    if (request.path.size() < 2 ||
+        request.path.find("..") != std::string::npos ||
+        !fs::is_regular_file(file)) {
+      response.status = 404;
+      return response;
+    }
+    response.body = ReadFile(file);
+    return response;
+  });
+  std::map<std::string, json> want;
+  for (const std::string& line : Lines(ReadFile(out / "expected.jsonl"))) {
+    json j = json::parse(line);
+    want[j["repository"].get<std::string>() + "@" +
+         j["digest"].get<std::string>()] = j;
+  }
+  fs::path index = dir.path() / "index.db";
+  auto verify = [&] {
+    return RunCommand(
+        {"env", "NOTATION_CACHE=" + (dir.path() / "cache").string(),
+         Binary("TRUSTGATE_BIN"), "verify", "--mirror",
+         (out / "mirror").string(), "--config", (out / "config").string(),
+         "--index", index.string(), "--at", kAt, "--format", "jsonl"},
+        dir.path() / "scratch");
+  };
+  CommandResult first = verify();
+  EXPECT_EQ(first.exit_code, 1) << first.err;
+  size_t checked = 0;
+  for (const std::string& line : Lines(first.out)) {
+    json j = json::parse(line);
+    const json& w = want[j["repository"].get<std::string>() + "@" +
+                         j["digest"].get<std::string>()];
+    EXPECT_EQ(j["reason"], w["reason"]) << w.dump();
+    ++checked;
+  }
+  EXPECT_EQ(checked, want.size());
+  const int fetched = server.TotalRequests();
+  EXPECT_GT(fetched, 0);
+  // Shared per run: far fewer requests than signatures checked.
+  EXPECT_LT(static_cast<size_t>(fetched), want.size());
+  server.ResetCounts();
+  CommandResult second = verify();
+  EXPECT_EQ(second.exit_code, 1) << second.err;
+  // Cached data is reused; only answers that could not be cached (404s,
+  // inconclusive OCSP) are asked again.
+  EXPECT_LT(server.TotalRequests(), fetched / 2) << "second run uses caches";
+  EXPECT_EQ(Lines(second.out).size(), want.size());
 }
 
 // Hostile layouts: one broken repository never stops the run for others.

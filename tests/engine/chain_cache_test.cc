@@ -66,7 +66,6 @@ TEST(ChainCache, ParsesEachDistinctChainOnce) {
   ASSERT_EQ(facts.fingerprints.size(), 3u);
   EXPECT_EQ(facts.fingerprints[0], pki.leaf.cert->Sha256Hex());
   EXPECT_FALSE(facts.structure_error.has_value());
-  EXPECT_FALSE(facts.has_revocation_info);
 }
 
 TEST(ChainCache, ConcurrentLookupsAgree) {
@@ -176,33 +175,6 @@ TEST(ChainCache, SchemeSelectsTheStoreType) {
       cache.Outcome(*facts.value(), 0, policy::StoreType::kSigningAuthority);
   EXPECT_FALSE(out.authentic);
   EXPECT_EQ(out.authenticity_code, "no-trusted-certificates");
-}
-
-TEST(ChainCache, RevocationSourcesOfNonRootCertificatesAreNoticed) {
-  Pki pki = MakePki(
-      KeyKind::kP256, KeyKind::kP256,
-      [](crypto::testpki::CertSpec& leaf) {
-        leaf.extra_extensions.push_back(
-            {NID_crl_distribution_points, "URI:http://127.0.0.1:1/leaf.crl"});
-      },
-      [](crypto::testpki::CertSpec&) {}, [](crypto::testpki::CertSpec&) {});
-  TrustFixture setup(pki, "*");
-  ChainCache cache(setup.policy, setup.store);
-  auto facts = cache.Facts(Ders(pki));
-  ASSERT_TRUE(facts.ok());
-  EXPECT_TRUE(facts.value()->has_revocation_info);
-
-  Pki root_only = MakePki(
-      KeyKind::kP256, KeyKind::kP256, [](crypto::testpki::CertSpec&) {},
-      [](crypto::testpki::CertSpec&) {},
-      [](crypto::testpki::CertSpec& root) {
-        root.extra_extensions.push_back(
-            {NID_crl_distribution_points, "URI:http://127.0.0.1:1/root.crl"});
-      });
-  TrustFixture setup2(root_only, "*");
-  ChainCache cache2(setup2.policy, setup2.store);
-  auto facts2 = cache2.Facts(Ders(root_only));
-  EXPECT_FALSE(facts2.value()->has_revocation_info);
 }
 
 }  // namespace

@@ -228,13 +228,14 @@ TEST(ReportJsonTest, FieldsInContractOrder) {
             (std::vector<std::string>{
                 "digest", "envelope", "scheme", "identity", "signingTime",
                 "authenticSigningTime", "timestamp", "trustStore", "chain",
-                "validations", "error", "reason", "validUntil", "findings"}));
+                "validations", "error", "reason", "validUntil", "findings",
+                "revocation"}));
   EXPECT_EQ(Keys(sig["validations"]),
             (std::vector<std::string>{
                 "integrity", "authenticity", "trustedIdentity", "expiry",
                 "authenticTimestamp", "revocation", "plugin"}));
   EXPECT_EQ(Keys(sig["timestamp"]),
-            (std::vector<std::string>{"tsa", "genTime"}));
+            (std::vector<std::string>{"tsa", "genTime", "accuracyMicros"}));
   EXPECT_EQ(Keys(j["blobs"]),
             (std::vector<std::string>{"checked", "bad", "missing"}));
   EXPECT_EQ(sig["validations"]["expiry"], "logged");
