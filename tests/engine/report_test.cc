@@ -224,12 +224,11 @@ TEST(ReportJsonTest, FieldsInContractOrder) {
                          "reason", "policy", "level", "signatures", "blobs",
                          "error", "validUntil", "verifiedAt"}));
   const Json& sig = j["signatures"][0];
-  EXPECT_EQ(Keys(sig),
-            (std::vector<std::string>{
-                "digest", "envelope", "scheme", "identity", "signingTime",
-                "authenticSigningTime", "timestamp", "trustStore", "chain",
-                "validations", "error", "reason", "validUntil", "findings",
-                "revocation"}));
+  EXPECT_EQ(Keys(sig), (std::vector<std::string>{
+                           "digest", "envelope", "scheme", "identity",
+                           "signingTime", "authenticSigningTime", "timestamp",
+                           "trustStore", "chain", "validations", "error",
+                           "reason", "validUntil", "findings", "revocation"}));
   EXPECT_EQ(Keys(sig["validations"]),
             (std::vector<std::string>{
                 "integrity", "authenticity", "trustedIdentity", "expiry",

@@ -559,8 +559,7 @@ TEST_F(TestPreset, RevocationDataAndTokensVerifyWithTheirIssuers) {
     tsa_root = ReadPem(f.path());
   }
   ASSERT_NE(tsa_root, nullptr);
-  certs.push_back(tsa_root);
-  X509_up_ref(tsa_root);
+  certs.push_back(tsa_root);  // owned by `certs`, freed with them below
   auto issuer_of = [&](const X509_NAME* name) -> X509* {
     for (X509* c : certs) {
       if (X509_NAME_cmp(X509_get_subject_name(c), name) == 0) {
