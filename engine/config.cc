@@ -14,6 +14,8 @@ std::string_view ToString(ConfigError e) {
       return "policy";
     case ConfigError::kTrustStore:
       return "trust-store";
+    case ConfigError::kEmergency:
+      return "emergency-policy";
   }
   return "unknown";
 }
@@ -29,6 +31,27 @@ base::Result<LoadedConfig, ConfigError> LoadConfig(const ConfigPaths& paths) {
   config.policy = std::move(policy).value();
   for (const std::string& warning : config.policy.warnings) {
     config.warnings.push_back("trust policy: " + warning);
+  }
+  if (paths.emergency_policy_file.has_value()) {
+    auto emergency =
+        policy::LoadEmergencyPolicyFile(*paths.emergency_policy_file);
+    if (!emergency.ok()) {
+      return base::MakeError(ConfigError::kEmergency,
+                             std::string(policy::ToString(emergency.code())) +
+                                 ": " + emergency.detail());
+    }
+    auto effective = policy::ApplyEmergency(config.policy, *emergency, paths.at,
+                                            paths.max_emergency_ttl);
+    if (!effective.ok()) {
+      return base::MakeError(ConfigError::kEmergency,
+                             std::string(policy::ToString(effective.code())) +
+                                 ": " + effective.detail());
+    }
+    for (const std::string& warning : emergency->policy.warnings) {
+      config.warnings.push_back("emergency policy: " + warning);
+    }
+    config.policy = effective->policy;
+    config.emergency = std::move(effective).value();
   }
 
   config.trust_store_root =

@@ -395,6 +395,12 @@ Json ToJson(const ArtifactVerdict& v) {
   j["error"] = StringOrNull(v.error);
   j["validUntil"] = TimeOrNull(v.valid_until);
   j["verifiedAt"] = base::FormatRfc3339(v.verified_at);
+  if (v.emergency.has_value()) {
+    j["emergency"] = true;
+    j["emergencyApprovedBy"] = v.emergency->approved_by;
+    j["emergencyReason"] = v.emergency->reason;
+    j["emergencyExpires"] = base::FormatRfc3339(v.emergency->expires);
+  }
   return j;
 }
 
@@ -450,6 +456,20 @@ ReportResult FromJson(const Json& j) {
   TG_ASSIGN_OR_RETURN(v.valid_until, r.NullableTime("validUntil", false));
   TG_ASSIGN_OR_RETURN(auto verified_at, r.NullableTime("verifiedAt", false));
   v.verified_at = verified_at.value_or(base::Time{});
+  if (const Json* emergency = r.Find("emergency"); emergency != nullptr) {
+    if (!emergency->is_boolean() || !emergency->get<bool>()) {
+      return r.Bad("emergency", "true (the field is absent otherwise)");
+    }
+    EmergencyInfo info;
+    TG_ASSIGN_OR_RETURN(info.approved_by, r.String("emergencyApprovedBy"));
+    TG_ASSIGN_OR_RETURN(info.reason, r.String("emergencyReason"));
+    TG_ASSIGN_OR_RETURN(auto expires, r.NullableTime("emergencyExpires", true));
+    if (!expires.has_value()) {
+      return r.Bad("emergencyExpires", "an RFC 3339 time");
+    }
+    info.expires = *expires;
+    v.emergency = std::move(info);
+  }
   return v;
 }
 
@@ -662,6 +682,11 @@ std::string TextLine(const ArtifactVerdict& v,
       }
       break;
     }
+  }
+  if (v.emergency.has_value()) {
+    line += "  [emergency policy until " +
+            base::FormatRfc3339(v.emergency->expires) + ", approved by " +
+            Sanitize(v.emergency->approved_by) + "]";
   }
   return line;
 }

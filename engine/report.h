@@ -6,7 +6,7 @@
 // report for people.
 //
 // The JSON object of one artifact has exactly the contract fields, in this
-// order, followed by three additions (marked +):
+// order, followed by additions (marked +):
 //
 //   repository, digest, mediaType, tags[], verdict, reason,
 //   policy (string|null), level (string|null),
@@ -23,7 +23,10 @@
 //                     that carries a code or a detail, in validation order },
 //   blobs: {checked, bad, missing},
 //   + error (string|null), + validUntil (RFC 3339|null),
-//   + verifiedAt (RFC 3339).
+//   + verifiedAt (RFC 3339),
+//   + emergency (true), emergencyApprovedBy, emergencyReason,
+//     emergencyExpires (RFC 3339): present only on a verdict decided by an
+//     emergency policy statement (issue 5), absent otherwise.
 //
 // The additions make the object a lossless image of ArtifactVerdict:
 // FromJson(ToJson(v)) == v field for field, and JSON -> verdict -> JSON is

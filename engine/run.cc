@@ -44,6 +44,22 @@ bool Matches(const io::ArtifactNode& artifact, const Target& target) {
   return true;
 }
 
+// MarkEmergency marks a verdict decided by an emergency policy statement
+// and caps how long it holds at the emergency's expiry.
+void MarkEmergency(const LoadedConfig& config, ArtifactVerdict* v) {
+  if (!config.emergency.has_value()) {
+    return;
+  }
+  const policy::EmergencyMark* mark = config.emergency->MarkFor(v->policy);
+  if (mark == nullptr) {
+    return;
+  }
+  v->emergency = EmergencyInfo{mark->approved_by, mark->reason, mark->expires};
+  if (!v->valid_until.has_value() || *v->valid_until > mark->expires) {
+    v->valid_until = mark->expires;
+  }
+}
+
 void ProcessRepository(RepositoryWork& work, io::Reader& reader,
                        const Verifier& verifier,
                        std::atomic<uint64_t>& blob_bytes) {
@@ -359,6 +375,7 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
                   ++result.target_errors;
                 }
                 for (ArtifactVerdict& v : work->verdicts) {
+                  MarkEmergency(config, &v);
                   result.summary.Add(v);
                   if (!report.Write(v).ok()) {
                     write_failed = true;

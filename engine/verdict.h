@@ -117,6 +117,15 @@ struct BlobSummary {
   uint64_t missing = 0;
 };
 
+// EmergencyInfo marks a verdict decided by a statement of an emergency
+// trust policy (`verify --emergency-policy`): who approved it, why, and
+// when it stops applying. The verdict's valid_until is at most `expires`.
+struct EmergencyInfo {
+  std::string approved_by;
+  std::string reason;
+  base::Time expires{};
+};
+
 // ArtifactVerdict is one line of output and one row of the index.
 struct ArtifactVerdict {
   std::string repository;
@@ -131,7 +140,8 @@ struct ArtifactVerdict {
   BlobSummary blobs;
   std::string error;  // one-line summary of why it failed
   std::optional<base::Time> valid_until;
-  base::Time verified_at{};  // the verification time used (--at)
+  base::Time verified_at{};                // the verification time used (--at)
+  std::optional<EmergencyInfo> emergency;  // set under an emergency policy
 };
 
 }  // namespace trustgate::engine

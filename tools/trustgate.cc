@@ -18,6 +18,7 @@
 #include "engine/index.h"
 #include "engine/report.h"
 #include "engine/run.h"
+#include "policy/emergency.h"
 #include "policy/trust_store.h"
 #include "tools/policy_command.h"
 #include "tools/revocation_command.h"
@@ -65,6 +66,8 @@ struct VerifyArgs {
   std::string config;
   std::string policy;
   std::string trust_store;
+  std::string emergency_policy;
+  std::string max_emergency_ttl = "24h";
   std::string crl_dir;
   bool offline = false;
   int crl_timeout_ms = 5000;
@@ -151,6 +154,17 @@ int RunVerifyCommand(const VerifyArgs& args) {
   if (!args.trust_store.empty()) {
     paths.trust_store_dir = args.trust_store;
   }
+  paths.at = *at;
+  if (!args.emergency_policy.empty()) {
+    paths.emergency_policy_file = args.emergency_policy;
+  }
+  auto ttl = trustgate::policy::ParseEmergencyTtl(args.max_emergency_ttl);
+  if (!ttl.has_value()) {
+    return Usage("--max-emergency-ttl \"" + args.max_emergency_ttl +
+                 "\" is not a duration such as 24h, 90m, 1h30m or 2d "
+                 "(at most 366d)");
+  }
+  paths.max_emergency_ttl = *ttl;
   auto config = engine::LoadConfig(paths);
   if (!config.ok()) {
     std::fprintf(stderr,
@@ -162,6 +176,23 @@ int RunVerifyCommand(const VerifyArgs& args) {
   }
   for (const std::string& warning : config->warnings) {
     std::fprintf(stderr, "trustgate: warning: %s\n", warning.c_str());
+  }
+  if (config->emergency.has_value()) {
+    const auto& mark = config->emergency->mark;
+    std::string scopes;
+    for (const auto& d : config->emergency->displaced) {
+      scopes += (scopes.empty() ? "" : ", ") + d.scope;
+      if (!d.base_statement.empty()) {
+        scopes += " (was " + d.base_statement + ")";
+      }
+    }
+    std::fprintf(stderr,
+                 "trustgate: EMERGENCY POLICY %s in force until %s, approved "
+                 "by %s: %s\n  it governs: %s\n",
+                 mark.source.c_str(),
+                 trustgate::base::FormatRfc3339(mark.expires).c_str(),
+                 mark.approved_by.c_str(), mark.reason.c_str(),
+                 scopes.empty() ? "(no scope)" : scopes.c_str());
   }
 
   if (!args.no_index) {
@@ -278,12 +309,12 @@ int RunCheckCommand(const std::string& index_path,
       why = std::string(engine::ToString(v.reason));
       if (v.verdict == engine::Verdict::kFailed) {
         exit_code = kExitFailed;
-      } else if (v.verdict == engine::Verdict::kVerified &&
-                 v.valid_until.has_value() && *at >= *v.valid_until) {
+      } else if (v.valid_until.has_value() && *at >= *v.valid_until) {
         // The verdict was proven until valid_until only (a certificate or
-        // the signature expires): past it, it is no longer an answer.
+        // the signature expires, an emergency policy ends): past it, it is
+        // no longer an answer.
         state = "stale";
-        why = "verified until " +
+        why = std::string(engine::ToString(v.verdict)) + " until " +
               trustgate::base::FormatRfc3339(*v.valid_until) + ": verify again";
         exit_code = kExitFailed;
       }
@@ -321,6 +352,16 @@ int main(int argc, char** argv) {
                          "mirror root holding OCI image layouts (default: .)");
   verify_cmd->add_option("--registry", verify.registry,
                          "registry host prefixed to repository paths");
+  verify_cmd
+      ->add_option("--emergency-policy", verify.emergency_policy,
+                   "emergency trust policy applied on top of the policy "
+                   "until its \"expires\" (docs/policy-gate.md)")
+      ->type_name("FILE");
+  verify_cmd
+      ->add_option("--max-emergency-ttl", verify.max_emergency_ttl,
+                   "longest lifetime an emergency policy may have left "
+                   "(default 24h)")
+      ->type_name("DURATION");
   verify_cmd->add_option("--config", verify.config,
                          "Notation config dir (default: $NOTATION_CONFIG, "
                          "$XDG_CONFIG_HOME/notation, ~/.config/notation)");

@@ -293,6 +293,124 @@ TEST_F(TestMirror, PluginSignaturesFailAtEveryLevelButSkip) {
   }
 }
 
+// EmergencyPolicy writes an emergency file that puts payments/api under an
+// audit-level statement until `expires`; returns its path.
+fs::path WriteEmergencyPolicy(const fs::path& config_dir, const fs::path& dir,
+                              const std::string& expires) {
+  json base = json::parse(ReadFile(config_dir / "trustpolicy.oci.json"));
+  json statement;
+  for (const json& s : base["trustPolicies"]) {
+    if (s["name"] == "payments") {
+      statement = s;
+    }
+  }
+  statement["name"] = "payments-api-emergency";
+  statement["registryScopes"] = {"registry.example.com/payments/api"};
+  statement["signatureVerification"] = {{"level", "audit"}};
+  json emergency = {{"version", "1.0"},
+                    {"trustgate",
+                     {{"emergency",
+                       {{"expires", expires},
+                        {"approvedBy", "security-oncall@example.com"},
+                        {"reason", "INC-4711: payments CA rotated early"}}}}},
+                    {"trustPolicies", {statement}}};
+  fs::path file = dir / ("emergency-" + expires + ".json");
+  WriteFile(file, emergency.dump(2));
+  return file;
+}
+
+TEST_F(TestMirror, EmergencyPolicyAppliesUntilItExpiresAndMarksItsVerdicts) {
+  const Expected& rescued = Case("bad-wrong-chain");  // payments/api
+  fs::path file = WriteEmergencyPolicy(config(), scratch_.path(),
+                                       "2026-06-01T12:00:00Z");  // kAt + 12h
+  Verified v = Verify({"--emergency-policy", file.string()});
+  EXPECT_EQ(v.result.exit_code, 1) << v.result.err;  // other repos still fail
+  EXPECT_NE(v.result.err.find("EMERGENCY POLICY"), std::string::npos);
+  const json& r = v.by_key[rescued.repository + "@" + rescued.digest];
+  EXPECT_EQ(r["verdict"], "verified");
+  EXPECT_EQ(r["policy"], "payments-api-emergency");
+  EXPECT_EQ(r["emergency"], true);
+  EXPECT_EQ(r["emergencyApprovedBy"], "security-oncall@example.com");
+  EXPECT_EQ(r["emergencyReason"], "INC-4711: payments CA rotated early");
+  EXPECT_EQ(r["emergencyExpires"], "2026-06-01T12:00:00Z");
+  EXPECT_EQ(r["validUntil"], "2026-06-01T12:00:00Z");
+  size_t marked = 0;
+  for (const auto& [key, verdict] : v.by_key) {
+    bool in_scope =
+        verdict["repository"] == "registry.example.com/payments/api";
+    EXPECT_EQ(verdict.contains("emergency"), in_scope) << key;
+    marked += in_scope ? 1 : 0;
+  }
+  EXPECT_GT(marked, 1u);
+  // payments/storage keeps the base statement and its verdicts.
+  Verified base = Verify({});
+  for (const auto& [key, verdict] : base.by_key) {
+    if (verdict["repository"] != "registry.example.com/payments/api") {
+      EXPECT_EQ(v.by_key[key]["verdict"], verdict["verdict"]) << key;
+      EXPECT_EQ(v.by_key[key]["reason"], verdict["reason"]) << key;
+    }
+  }
+  // The index keeps the mark: export prints it back.
+  fs::path index = scratch_.path() / "emergency.db";
+  Verified indexed =
+      Verify({"--emergency-policy", file.string(), "--index", index.string()});
+  CommandResult exported =
+      RunCommand({Binary("TRUSTGATE_BIN"), "export", "--index", index.string(),
+                  "--format", "jsonl"},
+                 scratch_.path());
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  bool found = false;
+  for (const std::string& line : Lines(exported.out)) {
+    json j = json::parse(line);
+    if (j["digest"] == rescued.digest) {
+      found = true;
+      EXPECT_EQ(j["emergency"], true);
+      EXPECT_EQ(j["emergencyApprovedBy"], "security-oncall@example.com");
+    }
+  }
+  EXPECT_TRUE(found);
+  // `check` accepts the verdict while the emergency lasts, not after.
+  const Expected& good = Case("good-jws-es256");  // payments/api
+  std::string reference = good.repository + "@" + good.digest;
+  for (auto [at, want] : {std::pair{"2026-06-01T06:00:00Z", 0},
+                          std::pair{"2026-06-01T13:00:00Z", 1}}) {
+    CommandResult checked =
+        RunCommand({Binary("TRUSTGATE_BIN"), "check", "--index", index.string(),
+                    "--at", at, reference},
+                   scratch_.path());
+    EXPECT_EQ(checked.exit_code, want) << at << " " << checked.out;
+  }
+}
+
+TEST_F(TestMirror, ExpiredOrTooLongEmergencyPolicyVerifiesNothing) {
+  // Expired before --at: exit 2, and no verdict at all.
+  fs::path expired =
+      WriteEmergencyPolicy(config(), scratch_.path(), "2026-05-31T00:00:00Z");
+  Verified v = Verify({"--emergency-policy", expired.string()});
+  EXPECT_EQ(v.result.exit_code, 2);
+  EXPECT_TRUE(v.by_key.empty());
+  EXPECT_NE(v.result.err.find("expired"), std::string::npos) << v.result.err;
+  // 48 h of lifetime left is over the default 24 h maximum...
+  fs::path long_lived =
+      WriteEmergencyPolicy(config(), scratch_.path(), "2026-06-03T00:00:00Z");
+  v = Verify({"--emergency-policy", long_lived.string()});
+  EXPECT_EQ(v.result.exit_code, 2);
+  EXPECT_TRUE(v.by_key.empty());
+  // ...and allowed with --max-emergency-ttl 72h.
+  v = Verify({"--emergency-policy", long_lived.string(), "--max-emergency-ttl",
+              "72h"});
+  EXPECT_EQ(v.result.exit_code, 1) << v.result.err;
+  EXPECT_EQ(Outcome(v, "bad-wrong-chain"), "verified/ok");
+  // Bad durations and missing files are usage errors.
+  v = Verify({"--emergency-policy", long_lived.string(), "--max-emergency-ttl",
+              "soon"});
+  EXPECT_EQ(v.result.exit_code, 2);
+  v = Verify(
+      {"--emergency-policy", (scratch_.path() / "absent.json").string()});
+  EXPECT_EQ(v.result.exit_code, 2);
+  EXPECT_TRUE(v.by_key.empty());
+}
+
 TEST_F(TestMirror, SkipLevelSkipsEverythingEvenUnsigned) {
   Verified v = Verify(PolicyWith({{"level", "skip"}}));
   EXPECT_EQ(Outcome(v, "unsigned"), "skipped/skipped");

@@ -129,6 +129,12 @@ void ExpectSameVerdict(const ArtifactVerdict& a, const ArtifactVerdict& b) {
   EXPECT_EQ(a.error, b.error);
   EXPECT_EQ(a.valid_until, b.valid_until);
   EXPECT_EQ(a.verified_at, b.verified_at);
+  ASSERT_EQ(a.emergency.has_value(), b.emergency.has_value());
+  if (a.emergency) {
+    EXPECT_EQ(a.emergency->approved_by, b.emergency->approved_by);
+    EXPECT_EQ(a.emergency->reason, b.emergency->reason);
+    EXPECT_EQ(a.emergency->expires, b.emergency->expires);
+  }
 }
 
 std::vector<std::string> Keys(const Json& j) {
@@ -280,6 +286,32 @@ TEST(ReportJsonTest, RoundTripsWithAndWithoutOptionalFields) {
     ASSERT_TRUE(again.ok()) << again.detail();
     EXPECT_EQ(ToJsonLine(*again), line);
   }
+}
+
+TEST(ReportJsonTest, EmergencyFieldsOnlyUnderAnEmergencyPolicy) {
+  EXPECT_FALSE(ToJson(FullVerdict()).contains("emergency"));
+  ArtifactVerdict v = FullVerdict();
+  v.emergency = EmergencyInfo{"oncall@example.com", "INC-1: CA rotated early",
+                              At(1760000000)};
+  Json j = ToJson(v);
+  EXPECT_EQ(j["emergency"], true);
+  EXPECT_EQ(j["emergencyApprovedBy"], "oncall@example.com");
+  EXPECT_EQ(j["emergencyReason"], "INC-1: CA rotated early");
+  EXPECT_EQ(j["emergencyExpires"], "2025-10-09T08:53:20Z");
+  auto back = FromJsonLine(ToJsonLine(v));
+  ASSERT_TRUE(back.ok()) << back.detail();
+  ASSERT_TRUE(back->emergency.has_value());
+  EXPECT_EQ(back->emergency->approved_by, "oncall@example.com");
+  EXPECT_EQ(back->emergency->reason, "INC-1: CA rotated early");
+  EXPECT_EQ(back->emergency->expires, At(1760000000));
+  EXPECT_EQ(ToJsonLine(*back), ToJsonLine(v));
+
+  Json lying = j;
+  lying["emergency"] = false;
+  EXPECT_EQ(FromJson(lying).code(), ReportError::kBadField);
+  Json incomplete = j;
+  incomplete.erase("emergencyApprovedBy");
+  EXPECT_FALSE(FromJson(incomplete).ok());
 }
 
 TEST(ReportJsonTest, InvalidUtf8StaysValidJson) {
