@@ -286,6 +286,62 @@ TEST_F(TestMirror, RevocationSkipOverrideAcceptsUnknownStatus) {
             "logged");
 }
 
+TEST_F(TestMirror, RevokedUnknownGoodAtEveryLevel) {
+  // {level, override} -> outcome of crl-revoked, revocation-unknown,
+  // crl-good and ts-revoked-tsa (a revoked TSA fails the timestamp check).
+  struct Row {
+    json verification;
+    const char* revoked;
+    const char* unknown;
+    const char* tsa_revoked;
+  };
+  const std::vector<Row> rows = {
+      {{{"level", "strict"}},
+       "failed/revocation",
+       "failed/revocation",
+       "failed/authentic-timestamp"},
+      {{{"level", "permissive"}}, "verified/ok", "verified/ok", "verified/ok"},
+      {{{"level", "audit"}}, "verified/ok", "verified/ok", "verified/ok"},
+      {{{"level", "strict"}, {"override", {{"revocation", "log"}}}},
+       "verified/ok",
+       "verified/ok",
+       "failed/authentic-timestamp"},
+      {{{"level", "strict"}, {"override", {{"revocation", "skip"}}}},
+       "verified/ok",
+       "verified/ok",
+       "failed/authentic-timestamp"},
+      {{{"level", "permissive"}, {"override", {{"revocation", "enforce"}}}},
+       "failed/revocation",
+       "failed/revocation",
+       "verified/ok"},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.verification.dump());
+    std::vector<std::string> args = PolicyWith(row.verification);
+    args.insert(args.end(),
+                {"--offline", "--crl-dir", (root() / "revocation").string()});
+    Verified v = Verify(args);
+    EXPECT_EQ(Outcome(v, "crl-revoked"), row.revoked);
+    EXPECT_EQ(Outcome(v, "crl-delta-revoked"), row.revoked);
+    EXPECT_EQ(Outcome(v, "ocsp-revoked"), row.revoked);
+    EXPECT_EQ(Outcome(v, "revocation-unknown"), row.unknown);
+    EXPECT_EQ(Outcome(v, "crl-expired"), row.unknown);
+    EXPECT_EQ(Outcome(v, "crl-good"), "verified/ok");
+    EXPECT_EQ(Outcome(v, "ocsp-good"), "verified/ok");
+    EXPECT_EQ(Outcome(v, "ts-revoked-tsa"), row.tsa_revoked);
+    const Expected& e = Case("crl-revoked");
+    const json& sig =
+        v.by_key[e.repository + "@" + e.digest]["signatures"].back();
+    std::string want =
+        row.verification.contains("override") &&
+                row.verification["override"]["revocation"] == "skip"
+            ? "skipped"
+        : std::string(row.revoked) == "verified/ok" ? "logged"
+                                                    : "fail";
+    EXPECT_EQ(sig["validations"]["revocation"], want);
+  }
+}
+
 TEST_F(TestMirror, PluginSignaturesFailAtEveryLevelButSkip) {
   for (const char* level : {"strict", "permissive", "audit"}) {
     Verified v = Verify(PolicyWith({{"level", level}}));
