@@ -18,6 +18,8 @@
 #include <mutex>
 #include <utility>
 
+#include "crypto/civil_time.h"
+
 namespace trustgate::crypto {
 
 using UniqueAsn1Integer =
@@ -44,60 +46,11 @@ base::ByteView View(const ASN1_STRING* s) {
 
 std::string_view AsText(base::ByteView b) { return base::AsString(b); }
 
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) {
-    return false;
-  }
-  int v = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const char c = s[pos + i];
-    if (c < '0' || c > '9') {
-      return false;
-    }
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
-}
+using internal::ReadDigits;
 
-// Parses "(Z|±hhmm)" at `pos` to the end of `s`, as Go's "Z0700" layout
-// does on a round trip: "+0000" re-serialises as "Z" and is refused.
-bool ParseZone(std::string_view s, size_t pos, int* offset_minutes) {
-  if (pos < s.size() && s[pos] == 'Z') {
-    *offset_minutes = 0;
-    return pos + 1 == s.size();
-  }
-  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh = 0;
-    int om = 0;
-    if (!Digits(s, pos + 1, 2, &oh) || !Digits(s, pos + 3, 2, &om) || oh > 23 ||
-        om > 59 || (oh == 0 && om == 0)) {
-      return false;
-    }
-    *offset_minutes = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);
-    return pos + 5 == s.size();
-  }
-  return false;
-}
-
-std::optional<base::Time> MakeTime(int year, int month, int day, int hour,
-                                   int minute, int second, int64_t micros,
-                                   int offset_minutes) {
-  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) {
-    return std::nullopt;
-  }
-  const std::chrono::year_month_day ymd{
-      std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
-      std::chrono::day(static_cast<unsigned>(day))};
-  if (!ymd.ok()) {
-    return std::nullopt;
-  }
-  return std::chrono::time_point_cast<std::chrono::microseconds>(
-             std::chrono::sys_days(ymd)) +
-         std::chrono::hours(hour) + std::chrono::minutes(minute) +
-         std::chrono::seconds(second) + std::chrono::microseconds(micros) -
-         std::chrono::minutes(offset_minutes);
-}
+using internal::CivilToTime;
+using internal::ReadFraction;
+using internal::ReadZoneToEnd;
 
 // Minimal two's-complement INTEGER contents (X.690 §8.3.2), as cryptobyte's
 // checkASN1Integer requires.
@@ -297,27 +250,27 @@ std::optional<base::Time> ParseDerTime(const ASN1_TIME* t, TimeFormat format) {
       return std::nullopt;
     }
     int yy = 0;
-    if (!Digits(s, 0, 2, &yy) || !Digits(s, 2, 2, &month) ||
-        !Digits(s, 4, 2, &day) || !Digits(s, 6, 2, &hour) ||
-        !Digits(s, 8, 2, &minute)) {
+    if (!ReadDigits(s, 0, 2, &yy) || !ReadDigits(s, 2, 2, &month) ||
+        !ReadDigits(s, 4, 2, &day) || !ReadDigits(s, 6, 2, &hour) ||
+        !ReadDigits(s, 8, 2, &minute)) {
       return std::nullopt;
     }
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
     size_t pos = 10;
-    if (Digits(s, 10, 2, &second)) {
+    if (ReadDigits(s, 10, 2, &second)) {
       pos = 12;
     }
-    if (!ParseZone(s, pos, &offset)) {
+    if (!ReadZoneToEnd(s, pos, &offset)) {
       return std::nullopt;
     }
-    return MakeTime(year, month, day, hour, minute, second, 0, offset);
+    return CivilToTime(year, month, day, hour, minute, second, 0, offset);
   }
   if (type != V_ASN1_GENERALIZEDTIME) {
     return std::nullopt;
   }
-  if (!Digits(s, 0, 4, &year) || !Digits(s, 4, 2, &month) ||
-      !Digits(s, 6, 2, &day) || !Digits(s, 8, 2, &hour) ||
-      !Digits(s, 10, 2, &minute) || !Digits(s, 12, 2, &second)) {
+  if (!ReadDigits(s, 0, 4, &year) || !ReadDigits(s, 4, 2, &month) ||
+      !ReadDigits(s, 6, 2, &day) || !ReadDigits(s, 8, 2, &hour) ||
+      !ReadDigits(s, 10, 2, &minute) || !ReadDigits(s, 12, 2, &second)) {
     return std::nullopt;
   }
   size_t pos = 14;
@@ -329,27 +282,15 @@ std::optional<base::Time> ParseDerTime(const ASN1_TIME* t, TimeFormat format) {
       return std::nullopt;
     }
     ++pos;
-    size_t digits = 0;
-    char last = '0';
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 6) {
-        micros = micros * 10 + (s[pos] - '0');
-      }
-      last = s[pos];
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0 || digits > 9 || last == '0') {
+    bool finer = false;  // digits below a microsecond are dropped
+    if (!ReadFraction(s, &pos, &micros, &finer)) {
       return std::nullopt;
     }
-    for (size_t d = digits; d < 6; ++d) {
-      micros *= 10;
-    }
   }
-  if (!ParseZone(s, pos, &offset)) {
+  if (!ReadZoneToEnd(s, pos, &offset)) {
     return std::nullopt;
   }
-  return MakeTime(year, month, day, hour, minute, second, micros, offset);
+  return CivilToTime(year, month, day, hour, minute, second, micros, offset);
 }
 
 std::optional<std::vector<std::string>> UrisFromDistributionPoints(
