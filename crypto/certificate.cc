@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "crypto/civil_time.h"
+#include "crypto/pss_params.h"
 
 namespace trustgate::crypto {
 namespace {
@@ -467,60 +468,6 @@ std::optional<base::Time> ParseAsn1Time(const ASN1_TIME* t, bool round_up) {
 // Ed25519. MD5, SHA-1 and DSA signatures are refused (InsecureAlgorithmError
 // / ErrUnsupportedAlgorithm), so a chain using them fails in Notation.
 
-bool IsNullOrAbsent(const ASN1_TYPE* param) {
-  return param == nullptr || ASN1_TYPE_get(param) == V_ASN1_NULL;
-}
-
-bool PssParamsAcceptable(const X509_ALGOR* alg) {
-  const ASN1_OBJECT* oid = nullptr;
-  int ptype = 0;
-  const void* pval = nullptr;
-  X509_ALGOR_get0(&oid, &ptype, &pval, alg);
-  if (ptype != V_ASN1_SEQUENCE || pval == nullptr) {
-    return false;
-  }
-  const auto* seq = static_cast<const ASN1_STRING*>(pval);
-  const unsigned char* p = ASN1_STRING_get0_data(seq);
-  std::unique_ptr<RSA_PSS_PARAMS, OsslDeleter<RSA_PSS_PARAMS_free>> params(
-      d2i_RSA_PSS_PARAMS(nullptr, &p, ASN1_STRING_length(seq)));
-  if (!params || params->hashAlgorithm == nullptr ||
-      params->maskGenAlgorithm == nullptr || params->saltLength == nullptr) {
-    return false;
-  }
-  if (!IsNullOrAbsent(params->hashAlgorithm->parameter)) {
-    return false;
-  }
-  if (OBJ_obj2nid(params->maskGenAlgorithm->algorithm) != NID_mgf1) {
-    return false;
-  }
-  const ASN1_TYPE* mgf_param = params->maskGenAlgorithm->parameter;
-  if (mgf_param == nullptr || ASN1_TYPE_get(mgf_param) != V_ASN1_SEQUENCE) {
-    return false;
-  }
-  const unsigned char* q = mgf_param->value.sequence->data;
-  std::unique_ptr<X509_ALGOR, OsslDeleter<X509_ALGOR_free>> mgf_hash(
-      d2i_X509_ALGOR(nullptr, &q, mgf_param->value.sequence->length));
-  if (!mgf_hash || !IsNullOrAbsent(mgf_hash->parameter) ||
-      OBJ_cmp(mgf_hash->algorithm, params->hashAlgorithm->algorithm) != 0) {
-    return false;
-  }
-  if (params->trailerField != nullptr &&
-      ASN1_INTEGER_get(params->trailerField) != 1) {
-    return false;
-  }
-  const long salt = ASN1_INTEGER_get(params->saltLength);
-  switch (OBJ_obj2nid(params->hashAlgorithm->algorithm)) {
-    case NID_sha256:
-      return salt == 32;
-    case NID_sha384:
-      return salt == 48;
-    case NID_sha512:
-      return salt == 64;
-    default:
-      return false;
-  }
-}
-
 bool SignatureAlgorithmAcceptable(const X509* x) {
   const X509_ALGOR* alg = nullptr;
   X509_get0_signature(nullptr, &alg, x);
@@ -542,7 +489,7 @@ bool SignatureAlgorithmAcceptable(const X509* x) {
       return ptype == V_ASN1_UNDEF;
     }
     case NID_rsassaPss:
-      return PssParamsAcceptable(alg);
+      return internal::GoPssHashNid(alg) != NID_undef;
     default:
       return false;
   }

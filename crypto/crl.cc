@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "crypto/civil_time.h"
+#include "crypto/pss_params.h"
 
 namespace trustgate::crypto {
 
@@ -28,9 +29,6 @@ using UniqueGeneralizedTime =
     std::unique_ptr<ASN1_GENERALIZEDTIME, OsslDeleter<ASN1_TIME_free>>;
 using UniqueIdp =
     std::unique_ptr<ISSUING_DIST_POINT, OsslDeleter<ISSUING_DIST_POINT_free>>;
-using UniquePssParams =
-    std::unique_ptr<RSA_PSS_PARAMS, OsslDeleter<RSA_PSS_PARAMS_free>>;
-using UniqueAlgor = std::unique_ptr<X509_ALGOR, OsslDeleter<X509_ALGOR_free>>;
 
 namespace {
 
@@ -340,58 +338,16 @@ std::optional<std::vector<std::string>> UrisFromDistributionPoints(
 
 namespace {
 
-// RSASSA-PSS parameters Go's getSignatureAlgorithmFromAI accepts: hash,
-// MGF1 and salt present, MGF1 over the same hash, hash parameters NULL or
-// absent, salt = hash length, trailer 1 (RFC 4055 §3.1).
+// PssDigest: the digest name of RSASSA-PSS parameters Go accepts
+// (internal::GoPssHashNid), nullptr for any other.
 const char* PssDigest(const X509_ALGOR* alg) {
-  const ASN1_OBJECT* oid = nullptr;
-  int ptype = 0;
-  const void* pval = nullptr;
-  X509_ALGOR_get0(&oid, &ptype, &pval, alg);
-  if (ptype != V_ASN1_SEQUENCE || pval == nullptr) {
-    return nullptr;
-  }
-  const auto* seq = static_cast<const ASN1_STRING*>(pval);
-  const unsigned char* p = ASN1_STRING_get0_data(seq);
-  UniquePssParams params(
-      d2i_RSA_PSS_PARAMS(nullptr, &p, ASN1_STRING_length(seq)));
-  ERR_clear_error();
-  if (!params || params->hashAlgorithm == nullptr ||
-      params->maskGenAlgorithm == nullptr || params->saltLength == nullptr) {
-    return nullptr;
-  }
-  const auto null_or_absent = [](const ASN1_TYPE* t) {
-    return t == nullptr || ASN1_TYPE_get(t) == V_ASN1_NULL;
-  };
-  if (!null_or_absent(params->hashAlgorithm->parameter) ||
-      OBJ_obj2nid(params->maskGenAlgorithm->algorithm) != NID_mgf1) {
-    return nullptr;
-  }
-  const ASN1_TYPE* mgf_param = params->maskGenAlgorithm->parameter;
-  if (mgf_param == nullptr || ASN1_TYPE_get(mgf_param) != V_ASN1_SEQUENCE) {
-    return nullptr;
-  }
-  const unsigned char* q = mgf_param->value.sequence->data;
-  UniqueAlgor mgf_hash(
-      d2i_X509_ALGOR(nullptr, &q, mgf_param->value.sequence->length));
-  ERR_clear_error();
-  if (!mgf_hash || !null_or_absent(mgf_hash->parameter) ||
-      OBJ_cmp(mgf_hash->algorithm, params->hashAlgorithm->algorithm) != 0) {
-    return nullptr;
-  }
-  if (params->trailerField != nullptr &&
-      ASN1_INTEGER_get(params->trailerField) != 1) {
-    return nullptr;
-  }
-  const long salt = ASN1_INTEGER_get(params->saltLength);
-  ERR_clear_error();
-  switch (OBJ_obj2nid(params->hashAlgorithm->algorithm)) {
+  switch (internal::GoPssHashNid(alg)) {
     case NID_sha256:
-      return salt == 32 ? "SHA256" : nullptr;
+      return "SHA256";
     case NID_sha384:
-      return salt == 48 ? "SHA384" : nullptr;
+      return "SHA384";
     case NID_sha512:
-      return salt == 64 ? "SHA512" : nullptr;
+      return "SHA512";
     default:
       return nullptr;
   }
