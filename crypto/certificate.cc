@@ -12,6 +12,9 @@
 #include <string_view>
 #include <utility>
 
+#include "crypto/civil_time.h"
+#include "crypto/pss_params.h"
+
 namespace trustgate::crypto {
 namespace {
 
@@ -401,21 +404,9 @@ base::Bytes NameDer(const X509_NAME* name) {
 // compares, so a zero offset must be written "Z" and a fraction has no
 // trailing zero.
 
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) {
-    return false;
-  }
-  int v = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const char c = s[pos + i];
-    if (c < '0' || c > '9') {
-      return false;
-    }
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
-}
+using internal::ReadDigits;
+using internal::ReadFraction;
+using internal::ReadZoneToEnd;
 
 // `round_up`: a fraction finer than a microsecond rounds up (for notBefore)
 // instead of down (notAfter), so the validity window never grows.
@@ -429,84 +420,45 @@ std::optional<base::Time> ParseAsn1Time(const ASN1_TIME* t, bool round_up) {
   bool finer = false;  // non-zero digits below a microsecond
   if (type == V_ASN1_UTCTIME) {
     int yy;
-    if (!Digits(s, 0, 2, &yy)) {
+    if (!ReadDigits(s, 0, 2, &yy)) {
       return std::nullopt;
     }
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
     pos = 2;
   } else if (type == V_ASN1_GENERALIZEDTIME) {
-    if (!Digits(s, 0, 4, &year)) {
+    if (!ReadDigits(s, 0, 4, &year)) {
       return std::nullopt;
     }
     pos = 4;
   } else {
     return std::nullopt;
   }
-  if (!Digits(s, pos, 2, &month) || !Digits(s, pos + 2, 2, &day) ||
-      !Digits(s, pos + 4, 2, &hour) || !Digits(s, pos + 6, 2, &minute)) {
+  if (!ReadDigits(s, pos, 2, &month) || !ReadDigits(s, pos + 2, 2, &day) ||
+      !ReadDigits(s, pos + 4, 2, &hour) ||
+      !ReadDigits(s, pos + 6, 2, &minute)) {
     return std::nullopt;
   }
   pos += 8;
-  if (Digits(s, pos, 2, &second)) {
+  if (ReadDigits(s, pos, 2, &second)) {
     pos += 2;
   } else if (type == V_ASN1_GENERALIZEDTIME) {
     return std::nullopt;  // seconds are required
   }
   if (type == V_ASN1_GENERALIZEDTIME && pos < s.size() && s[pos] == '.') {
     ++pos;
-    size_t digits = 0;
-    char last = '0';
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 6) {
-        micros = micros * 10 + (s[pos] - '0');
-      } else if (s[pos] != '0') {
-        finer = true;
-      }
-      last = s[pos];
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0 || digits > 9 || last == '0') {
+    if (!ReadFraction(s, &pos, &micros, &finer)) {
       return std::nullopt;
-    }
-    for (size_t d = digits; d < 6; ++d) {
-      micros *= 10;
     }
     if (finer && round_up) {
       ++micros;
     }
   }
   int offset_minutes = 0;
-  if (pos < s.size() && s[pos] == 'Z') {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh, om;
-    if (!Digits(s, pos + 1, 2, &oh) || !Digits(s, pos + 3, 2, &om) || oh > 23 ||
-        om > 59 || (oh == 0 && om == 0)) {
-      return std::nullopt;
-    }
-    offset_minutes = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);
-    pos += 5;
-  } else {
+  if (!ReadZoneToEnd(s, pos, &offset_minutes)) {
     return std::nullopt;
   }
-  if (pos != s.size()) {
-    return std::nullopt;
-  }
-  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) {
-    return std::nullopt;
-  }
-  std::chrono::year_month_day ymd{
-      std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
-      std::chrono::day(static_cast<unsigned>(day))};
-  if (!ymd.ok()) {
-    return std::nullopt;
-  }
-  return std::chrono::time_point_cast<std::chrono::microseconds>(
-             std::chrono::sys_days(ymd)) +
-         std::chrono::hours(hour) + std::chrono::minutes(minute) +
-         std::chrono::seconds(second) + std::chrono::microseconds(micros) -
-         std::chrono::minutes(offset_minutes);
+  return internal::CivilToTime(year, month, day, hour, minute, second, micros,
+                               offset_minutes);
 }
 
 // ---------------------------------------------------------------------------
@@ -515,60 +467,6 @@ std::optional<base::Time> ParseAsn1Time(const ASN1_TIME* t, bool round_up) {
 // parameter sets (hash = MGF1 hash, salt = hash length, trailer 1), and
 // Ed25519. MD5, SHA-1 and DSA signatures are refused (InsecureAlgorithmError
 // / ErrUnsupportedAlgorithm), so a chain using them fails in Notation.
-
-bool IsNullOrAbsent(const ASN1_TYPE* param) {
-  return param == nullptr || ASN1_TYPE_get(param) == V_ASN1_NULL;
-}
-
-bool PssParamsAcceptable(const X509_ALGOR* alg) {
-  const ASN1_OBJECT* oid = nullptr;
-  int ptype = 0;
-  const void* pval = nullptr;
-  X509_ALGOR_get0(&oid, &ptype, &pval, alg);
-  if (ptype != V_ASN1_SEQUENCE || pval == nullptr) {
-    return false;
-  }
-  const auto* seq = static_cast<const ASN1_STRING*>(pval);
-  const unsigned char* p = ASN1_STRING_get0_data(seq);
-  std::unique_ptr<RSA_PSS_PARAMS, OsslDeleter<RSA_PSS_PARAMS_free>> params(
-      d2i_RSA_PSS_PARAMS(nullptr, &p, ASN1_STRING_length(seq)));
-  if (!params || params->hashAlgorithm == nullptr ||
-      params->maskGenAlgorithm == nullptr || params->saltLength == nullptr) {
-    return false;
-  }
-  if (!IsNullOrAbsent(params->hashAlgorithm->parameter)) {
-    return false;
-  }
-  if (OBJ_obj2nid(params->maskGenAlgorithm->algorithm) != NID_mgf1) {
-    return false;
-  }
-  const ASN1_TYPE* mgf_param = params->maskGenAlgorithm->parameter;
-  if (mgf_param == nullptr || ASN1_TYPE_get(mgf_param) != V_ASN1_SEQUENCE) {
-    return false;
-  }
-  const unsigned char* q = mgf_param->value.sequence->data;
-  std::unique_ptr<X509_ALGOR, OsslDeleter<X509_ALGOR_free>> mgf_hash(
-      d2i_X509_ALGOR(nullptr, &q, mgf_param->value.sequence->length));
-  if (!mgf_hash || !IsNullOrAbsent(mgf_hash->parameter) ||
-      OBJ_cmp(mgf_hash->algorithm, params->hashAlgorithm->algorithm) != 0) {
-    return false;
-  }
-  if (params->trailerField != nullptr &&
-      ASN1_INTEGER_get(params->trailerField) != 1) {
-    return false;
-  }
-  const long salt = ASN1_INTEGER_get(params->saltLength);
-  switch (OBJ_obj2nid(params->hashAlgorithm->algorithm)) {
-    case NID_sha256:
-      return salt == 32;
-    case NID_sha384:
-      return salt == 48;
-    case NID_sha512:
-      return salt == 64;
-    default:
-      return false;
-  }
-}
 
 bool SignatureAlgorithmAcceptable(const X509* x) {
   const X509_ALGOR* alg = nullptr;
@@ -591,7 +489,7 @@ bool SignatureAlgorithmAcceptable(const X509* x) {
       return ptype == V_ASN1_UNDEF;
     }
     case NID_rsassaPss:
-      return PssParamsAcceptable(alg);
+      return internal::GoPssHashNid(alg) != NID_undef;
     default:
       return false;
   }

@@ -18,6 +18,9 @@
 #include <mutex>
 #include <utility>
 
+#include "crypto/civil_time.h"
+#include "crypto/pss_params.h"
+
 namespace trustgate::crypto {
 
 using UniqueAsn1Integer =
@@ -26,9 +29,6 @@ using UniqueGeneralizedTime =
     std::unique_ptr<ASN1_GENERALIZEDTIME, OsslDeleter<ASN1_TIME_free>>;
 using UniqueIdp =
     std::unique_ptr<ISSUING_DIST_POINT, OsslDeleter<ISSUING_DIST_POINT_free>>;
-using UniquePssParams =
-    std::unique_ptr<RSA_PSS_PARAMS, OsslDeleter<RSA_PSS_PARAMS_free>>;
-using UniqueAlgor = std::unique_ptr<X509_ALGOR, OsslDeleter<X509_ALGOR_free>>;
 
 namespace {
 
@@ -44,60 +44,11 @@ base::ByteView View(const ASN1_STRING* s) {
 
 std::string_view AsText(base::ByteView b) { return base::AsString(b); }
 
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) {
-    return false;
-  }
-  int v = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const char c = s[pos + i];
-    if (c < '0' || c > '9') {
-      return false;
-    }
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
-}
+using internal::ReadDigits;
 
-// Parses "(Z|±hhmm)" at `pos` to the end of `s`, as Go's "Z0700" layout
-// does on a round trip: "+0000" re-serialises as "Z" and is refused.
-bool ParseZone(std::string_view s, size_t pos, int* offset_minutes) {
-  if (pos < s.size() && s[pos] == 'Z') {
-    *offset_minutes = 0;
-    return pos + 1 == s.size();
-  }
-  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh = 0;
-    int om = 0;
-    if (!Digits(s, pos + 1, 2, &oh) || !Digits(s, pos + 3, 2, &om) || oh > 23 ||
-        om > 59 || (oh == 0 && om == 0)) {
-      return false;
-    }
-    *offset_minutes = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);
-    return pos + 5 == s.size();
-  }
-  return false;
-}
-
-std::optional<base::Time> MakeTime(int year, int month, int day, int hour,
-                                   int minute, int second, int64_t micros,
-                                   int offset_minutes) {
-  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) {
-    return std::nullopt;
-  }
-  const std::chrono::year_month_day ymd{
-      std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
-      std::chrono::day(static_cast<unsigned>(day))};
-  if (!ymd.ok()) {
-    return std::nullopt;
-  }
-  return std::chrono::time_point_cast<std::chrono::microseconds>(
-             std::chrono::sys_days(ymd)) +
-         std::chrono::hours(hour) + std::chrono::minutes(minute) +
-         std::chrono::seconds(second) + std::chrono::microseconds(micros) -
-         std::chrono::minutes(offset_minutes);
-}
+using internal::CivilToTime;
+using internal::ReadFraction;
+using internal::ReadZoneToEnd;
 
 // Minimal two's-complement INTEGER contents (X.690 §8.3.2), as cryptobyte's
 // checkASN1Integer requires.
@@ -297,27 +248,27 @@ std::optional<base::Time> ParseDerTime(const ASN1_TIME* t, TimeFormat format) {
       return std::nullopt;
     }
     int yy = 0;
-    if (!Digits(s, 0, 2, &yy) || !Digits(s, 2, 2, &month) ||
-        !Digits(s, 4, 2, &day) || !Digits(s, 6, 2, &hour) ||
-        !Digits(s, 8, 2, &minute)) {
+    if (!ReadDigits(s, 0, 2, &yy) || !ReadDigits(s, 2, 2, &month) ||
+        !ReadDigits(s, 4, 2, &day) || !ReadDigits(s, 6, 2, &hour) ||
+        !ReadDigits(s, 8, 2, &minute)) {
       return std::nullopt;
     }
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
     size_t pos = 10;
-    if (Digits(s, 10, 2, &second)) {
+    if (ReadDigits(s, 10, 2, &second)) {
       pos = 12;
     }
-    if (!ParseZone(s, pos, &offset)) {
+    if (!ReadZoneToEnd(s, pos, &offset)) {
       return std::nullopt;
     }
-    return MakeTime(year, month, day, hour, minute, second, 0, offset);
+    return CivilToTime(year, month, day, hour, minute, second, 0, offset);
   }
   if (type != V_ASN1_GENERALIZEDTIME) {
     return std::nullopt;
   }
-  if (!Digits(s, 0, 4, &year) || !Digits(s, 4, 2, &month) ||
-      !Digits(s, 6, 2, &day) || !Digits(s, 8, 2, &hour) ||
-      !Digits(s, 10, 2, &minute) || !Digits(s, 12, 2, &second)) {
+  if (!ReadDigits(s, 0, 4, &year) || !ReadDigits(s, 4, 2, &month) ||
+      !ReadDigits(s, 6, 2, &day) || !ReadDigits(s, 8, 2, &hour) ||
+      !ReadDigits(s, 10, 2, &minute) || !ReadDigits(s, 12, 2, &second)) {
     return std::nullopt;
   }
   size_t pos = 14;
@@ -329,27 +280,15 @@ std::optional<base::Time> ParseDerTime(const ASN1_TIME* t, TimeFormat format) {
       return std::nullopt;
     }
     ++pos;
-    size_t digits = 0;
-    char last = '0';
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 6) {
-        micros = micros * 10 + (s[pos] - '0');
-      }
-      last = s[pos];
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0 || digits > 9 || last == '0') {
+    bool finer = false;  // digits below a microsecond are dropped
+    if (!ReadFraction(s, &pos, &micros, &finer)) {
       return std::nullopt;
     }
-    for (size_t d = digits; d < 6; ++d) {
-      micros *= 10;
-    }
   }
-  if (!ParseZone(s, pos, &offset)) {
+  if (!ReadZoneToEnd(s, pos, &offset)) {
     return std::nullopt;
   }
-  return MakeTime(year, month, day, hour, minute, second, micros, offset);
+  return CivilToTime(year, month, day, hour, minute, second, micros, offset);
 }
 
 std::optional<std::vector<std::string>> UrisFromDistributionPoints(
@@ -399,58 +338,16 @@ std::optional<std::vector<std::string>> UrisFromDistributionPoints(
 
 namespace {
 
-// RSASSA-PSS parameters Go's getSignatureAlgorithmFromAI accepts: hash,
-// MGF1 and salt present, MGF1 over the same hash, hash parameters NULL or
-// absent, salt = hash length, trailer 1 (RFC 4055 §3.1).
+// PssDigest: the digest name of RSASSA-PSS parameters Go accepts
+// (internal::GoPssHashNid), nullptr for any other.
 const char* PssDigest(const X509_ALGOR* alg) {
-  const ASN1_OBJECT* oid = nullptr;
-  int ptype = 0;
-  const void* pval = nullptr;
-  X509_ALGOR_get0(&oid, &ptype, &pval, alg);
-  if (ptype != V_ASN1_SEQUENCE || pval == nullptr) {
-    return nullptr;
-  }
-  const auto* seq = static_cast<const ASN1_STRING*>(pval);
-  const unsigned char* p = ASN1_STRING_get0_data(seq);
-  UniquePssParams params(
-      d2i_RSA_PSS_PARAMS(nullptr, &p, ASN1_STRING_length(seq)));
-  ERR_clear_error();
-  if (!params || params->hashAlgorithm == nullptr ||
-      params->maskGenAlgorithm == nullptr || params->saltLength == nullptr) {
-    return nullptr;
-  }
-  const auto null_or_absent = [](const ASN1_TYPE* t) {
-    return t == nullptr || ASN1_TYPE_get(t) == V_ASN1_NULL;
-  };
-  if (!null_or_absent(params->hashAlgorithm->parameter) ||
-      OBJ_obj2nid(params->maskGenAlgorithm->algorithm) != NID_mgf1) {
-    return nullptr;
-  }
-  const ASN1_TYPE* mgf_param = params->maskGenAlgorithm->parameter;
-  if (mgf_param == nullptr || ASN1_TYPE_get(mgf_param) != V_ASN1_SEQUENCE) {
-    return nullptr;
-  }
-  const unsigned char* q = mgf_param->value.sequence->data;
-  UniqueAlgor mgf_hash(
-      d2i_X509_ALGOR(nullptr, &q, mgf_param->value.sequence->length));
-  ERR_clear_error();
-  if (!mgf_hash || !null_or_absent(mgf_hash->parameter) ||
-      OBJ_cmp(mgf_hash->algorithm, params->hashAlgorithm->algorithm) != 0) {
-    return nullptr;
-  }
-  if (params->trailerField != nullptr &&
-      ASN1_INTEGER_get(params->trailerField) != 1) {
-    return nullptr;
-  }
-  const long salt = ASN1_INTEGER_get(params->saltLength);
-  ERR_clear_error();
-  switch (OBJ_obj2nid(params->hashAlgorithm->algorithm)) {
+  switch (internal::GoPssHashNid(alg)) {
     case NID_sha256:
-      return salt == 32 ? "SHA256" : nullptr;
+      return "SHA256";
     case NID_sha384:
-      return salt == 48 ? "SHA384" : nullptr;
+      return "SHA384";
     case NID_sha512:
-      return salt == 64 ? "SHA512" : nullptr;
+      return "SHA512";
     default:
       return nullptr;
   }

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/civil_time.h"
 #include "crypto/ossl.h"
 #include "crypto/signature.h"
 
@@ -427,20 +428,7 @@ struct PreciseTime {
   }
 };
 
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) {
-    return false;
-  }
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') {
-      return false;
-    }
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
+using internal::ReadDigits;
 
 // ParseZone reads Go's "Z0700": "Z", or a non-zero [+-]hhmm offset (hours
 // up to 24, minutes up to 59). Returns the offset east of UTC in seconds.
@@ -450,8 +438,9 @@ std::optional<int> ParseZone(std::string_view z) {
   }
   int hh = 0;
   int mm = 0;
-  if (z.size() != 5 || (z[0] != '+' && z[0] != '-') || !Digits(z, 1, 2, &hh) ||
-      !Digits(z, 3, 2, &mm) || hh > 24 || mm > 59 || (hh == 0 && mm == 0)) {
+  if (z.size() != 5 || (z[0] != '+' && z[0] != '-') ||
+      !ReadDigits(z, 1, 2, &hh) || !ReadDigits(z, 3, 2, &mm) || hh > 24 ||
+      mm > 59 || (hh == 0 && mm == 0)) {
     return std::nullopt;
   }
   const int offset = hh * 3600 + mm * 60;
@@ -482,9 +471,9 @@ std::optional<PreciseTime> ParseGeneralizedTime(std::string_view s) {
   int hour = 0;
   int minute = 0;
   int second = 0;
-  if (!Digits(s, 0, 4, &year) || !Digits(s, 4, 2, &month) ||
-      !Digits(s, 6, 2, &day) || !Digits(s, 8, 2, &hour) ||
-      !Digits(s, 10, 2, &minute) || !Digits(s, 12, 2, &second)) {
+  if (!ReadDigits(s, 0, 4, &year) || !ReadDigits(s, 4, 2, &month) ||
+      !ReadDigits(s, 6, 2, &day) || !ReadDigits(s, 8, 2, &hour) ||
+      !ReadDigits(s, 10, 2, &minute) || !ReadDigits(s, 12, 2, &second)) {
     return std::nullopt;
   }
   size_t pos = 14;
@@ -525,15 +514,15 @@ std::optional<PreciseTime> ParseUtcTime(std::string_view s) {
   int hour = 0;
   int minute = 0;
   int second = 0;
-  if (!Digits(s, 0, 2, &yy) || !Digits(s, 2, 2, &month) ||
-      !Digits(s, 4, 2, &day) || !Digits(s, 6, 2, &hour) ||
-      !Digits(s, 8, 2, &minute)) {
+  if (!ReadDigits(s, 0, 2, &yy) || !ReadDigits(s, 2, 2, &month) ||
+      !ReadDigits(s, 4, 2, &day) || !ReadDigits(s, 6, 2, &hour) ||
+      !ReadDigits(s, 8, 2, &minute)) {
     return std::nullopt;
   }
   size_t pos = 10;
   std::optional<int> offset = ParseZone(s.substr(pos));
   if (!offset) {
-    if (!Digits(s, 10, 2, &second)) {
+    if (!ReadDigits(s, 10, 2, &second)) {
       return std::nullopt;
     }
     pos = 12;

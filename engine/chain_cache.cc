@@ -114,8 +114,7 @@ TrustOutcome ChainCache::Compute(const ChainFacts& facts,
       continue;
     }
     const policy::NamedStore* named = store_.Find(ref);
-    std::string label =
-        std::string(policy::ToString(ref.type)) + ":" + ref.name;
+    std::string label = policy::ToString(ref);
     if (named == nullptr || named->error.has_value()) {
       out.authenticity_code = "trust-store-unavailable";
       out.authenticity_detail =

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "base/bytes.h"
+#include "base/file.h"
 #include "base/unique_fd.h"
 #include "crypto/base64.h"
 #include "crypto/envelope.h"
@@ -85,74 +86,6 @@ CertRevocation Unknown(RevocationMethod method, std::optional<CryptoError> code,
   r.code = code;
   r.detail = std::move(detail);
   return r;
-}
-
-// ReadResult is a bounded file read.
-struct ReadResult {
-  bool ok = false;
-  bool missing = false;
-  base::Bytes bytes;
-  std::string error;
-};
-
-// ReadRegularFile reads `name` below `dir_fd` without following a symlink,
-// refusing anything but a regular file of at most `max_size` bytes.
-ReadResult ReadRegularFile(int dir_fd, const std::string& name,
-                           size_t max_size) {
-  ReadResult out;
-  base::UniqueFd fd(
-      ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) {
-    out.missing = errno == ENOENT;
-    out.error = errno == ELOOP ? "is a symlink" : std::strerror(errno);
-    return out;
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    out.error = std::strerror(errno);
-    return out;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    out.error = "is not a regular file";
-    return out;
-  }
-  if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > max_size) {
-    out.error = "is larger than " + std::to_string(max_size) + " bytes";
-    return out;
-  }
-  out.bytes.resize(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < out.bytes.size()) {
-    ssize_t n =
-        ::read(fd.get(), out.bytes.data() + done, out.bytes.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      out.error = std::strerror(errno);
-      return out;
-    }
-    if (n == 0) {
-      break;  // shrank while being read
-    }
-    done += static_cast<size_t>(n);
-  }
-  out.bytes.resize(done);
-  out.ok = true;
-  return out;
-}
-
-ReadResult ReadPath(const std::filesystem::path& path, size_t max_size) {
-  base::UniqueFd dir(
-      ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
-             O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) {
-    ReadResult out;
-    out.missing = errno == ENOENT;
-    out.error = std::strerror(errno);
-    return out;
-  }
-  return ReadRegularFile(dir.get(), path.filename().string(), max_size);
 }
 
 // WriteFileAtomic writes `bytes` to `dir`/`name` through a temporary file
@@ -661,14 +594,13 @@ class CrlDirectory {
       if (!S_ISREG(st.st_mode)) {
         continue;
       }
-      ReadResult read =
-          ReadRegularFile(dir_fd.get(), name, crypto::kMaxCrlSize - 1);
-      if (!read.ok) {
-        warnings->push_back("--crl-dir: " + shown + " " + read.error +
-                            "; ignored");
+      auto read = base::ReadBoundedRegularFileAt(
+          dir_fd.get(), name, crypto::kMaxCrlSize - 1, shown);
+      if (!read.ok()) {
+        warnings->push_back("--crl-dir: " + read.detail() + "; ignored");
         continue;
       }
-      out->Add(name, shown, read.bytes, warnings);
+      out->Add(name, shown, *read, warnings);
     }
     for (auto& [issuer, list] : out->by_issuer_) {
       std::stable_sort(list.begin(), list.end(), [&](size_t a, size_t b) {
@@ -1086,13 +1018,16 @@ struct RevocationChecker::Impl {
     return notation_reads.Do(url, [&]() -> BundlePtr {
       std::filesystem::path path =
           *options.notation_crl_cache / NotationCrlCacheFileName(url);
-      ReadResult read = ReadPath(path, kMaxNotationCacheFile);
-      if (!read.ok) {
+      auto read =
+          base::ReadBoundedRegularFile(path.string(), kMaxNotationCacheFile,
+                                       path.string(), base::Symlinks::kRefuse);
+      if (!read.ok()) {
         auto none = std::make_shared<Bundle>();
-        none->error = read.missing ? "" : path.string() + " " + read.error;
+        none->error =
+            read.code() == base::FileError::kNotFound ? "" : read.detail();
         return none;
       }
-      BundlePtr parsed = ParseNotationCacheFile(read.bytes);
+      BundlePtr parsed = ParseNotationCacheFile(*read);
       if (parsed->base == nullptr) {
         auto copy = std::make_shared<Bundle>(*parsed);
         copy->error =

@@ -1,18 +1,12 @@
 #include "engine/rotation.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <utility>
 
-#include "base/unique_fd.h"
+#include "base/file.h"
 #include "crypto/certificate.h"
 #include "policy/trust_policy.h"
 
@@ -300,45 +294,19 @@ ParseAnchorCertificates(base::ByteView bytes) {
 base::Result<std::vector<AnchorCertificate>, RotationError>
 ReadAnchorCertificates(const std::filesystem::path& path) {
   const std::string p = path.string();
-  base::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) {
-    return base::MakeError(
-        RotationError::kUnreadableFile,
-        "cannot open certificate file " + p + ": " + std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return base::MakeError(RotationError::kUnreadableFile,
-                           "certificate file " + p +
-                               " is not a regular file; name a .pem/.crt "
-                               "file holding the anchor certificate(s)");
-  }
-  if (static_cast<uint64_t>(st.st_size) > kMaxCertificateFileBytes) {
-    return base::MakeError(RotationError::kUnreadableFile,
-                           "certificate file " + p + " is larger than 8 MiB");
-  }
-  base::Bytes data;
-  uint8_t chunk[64 * 1024];
-  while (true) {
-    ssize_t n = ::read(fd.get(), chunk, sizeof(chunk));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return base::MakeError(
-          RotationError::kUnreadableFile,
-          "cannot read certificate file " + p + ": " + std::strerror(errno));
+  // The file named on the command line may be a symlink (it is an input,
+  // not part of a trust store).
+  auto read = base::ReadBoundedRegularFile(p, kMaxCertificateFileBytes,
+                                           "certificate file " + p,
+                                           base::Symlinks::kFollow);
+  if (!read.ok()) {
+    std::string detail = read.detail();
+    if (read.code() == base::FileError::kNotRegular) {
+      detail += "; name a .pem/.crt file holding the anchor certificate(s)";
     }
-    if (n == 0) {
-      break;
-    }
-    data.insert(data.end(), chunk, chunk + n);
-    if (data.size() > kMaxCertificateFileBytes) {
-      return base::MakeError(RotationError::kUnreadableFile,
-                             "certificate file " + p + " is larger than 8 MiB");
-    }
+    return base::MakeError(RotationError::kUnreadableFile, std::move(detail));
   }
-  auto parsed = ParseAnchorCertificates(data);
+  auto parsed = ParseAnchorCertificates(*read);
   if (!parsed.ok()) {
     return base::MakeError(parsed.code(),
                            "certificate file " + p + ": " + parsed.detail());

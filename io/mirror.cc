@@ -25,6 +25,21 @@ constexpr int kDirOpenFlags =
 // The oci-layout file is tiny ({"imageLayoutVersion":"1.0.0"}).
 constexpr size_t kLayoutFileMaxBytes = 64 * 1024;
 
+// LayoutFileError reads the `oci-layout` file of the layout directory
+// `dir_fd` (borrowed): nullopt when it is a valid image layout file, else
+// why not.
+std::optional<base::Error<IoError>> LayoutFileError(int dir_fd) {
+  auto content = ReadFileAt(dir_fd, "oci-layout", kLayoutFileMaxBytes);
+  if (!content.ok()) {
+    return std::move(content).error();
+  }
+  auto valid = ParseImageLayoutFile(content->view());
+  if (!valid.ok()) {
+    return std::move(valid).error();
+  }
+  return std::nullopt;
+}
+
 std::string ErrnoText(int err) { return std::strerror(err); }
 
 // DirEntryKind classifies a directory entry without following symlinks.
@@ -80,15 +95,7 @@ struct Walker {
     repo.uri = host_prefix + (rel.empty() ? root_name : rel);
     repo.path = rel.empty() ? root : root / rel;
     repo.dir_fd = base::UniqueFd(fd);
-    auto content = ReadFileAt(fd, "oci-layout", kLayoutFileMaxBytes);
-    if (!content.ok()) {
-      repo.layout_error = std::move(content).error();
-    } else {
-      auto valid = ParseImageLayoutFile(content->view());
-      if (!valid.ok()) {
-        repo.layout_error = std::move(valid).error();
-      }
-    }
+    repo.layout_error = LayoutFileError(fd);
     if (repo.layout_error.has_value()) {
       Warn(rel, "invalid oci-layout file (" +
                     std::string(ToString(repo.layout_error->code)) + ": " +
@@ -285,15 +292,7 @@ base::Result<Repository, IoError> OpenRepository(
   repo.uri = std::move(uri);
   repo.path = path;
   repo.dir_fd = base::UniqueFd(fd);
-  auto content = ReadFileAt(fd, "oci-layout", kLayoutFileMaxBytes);
-  if (!content.ok()) {
-    repo.layout_error = std::move(content).error();
-  } else {
-    auto valid = ParseImageLayoutFile(content->view());
-    if (!valid.ok()) {
-      repo.layout_error = std::move(valid).error();
-    }
-  }
+  repo.layout_error = LayoutFileError(fd);
   return repo;
 }
 

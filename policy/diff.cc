@@ -1,8 +1,6 @@
 #include "policy/diff.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,8 +11,9 @@
 #include <utility>
 
 #include "base/bytes.h"
-#include "base/unique_fd.h"
+#include "base/file.h"
 #include "crypto/certificate.h"
+#include "policy/json_text.h"
 
 namespace trustgate::policy {
 namespace {
@@ -28,17 +27,6 @@ constexpr std::array<Validation, 4> kOverridable = {
     Validation::kExpiry, Validation::kRevocation};
 constexpr std::array<StoreType, 3> kStoreTypes = {
     StoreType::kCa, StoreType::kSigningAuthority, StoreType::kTsa};
-
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out.push_back('"');
-  return out;
-}
-
-std::string RefName(const StoreRef& ref) {
-  return std::string(ToString(ref.type)) + ":" + ref.name;
-}
 
 // LevelRank orders levels by what they enforce (SPEC-NOTES.md: Levels).
 int LevelRank(Level l) {
@@ -371,9 +359,9 @@ class Differ {
               adds_anchor || banchors.count((*certs)[i]->sha256()) == 0;
         }
       }
-      Add("store-added", "", RefName(ref),
+      Add("store-added", "", ToString(ref),
           adds_anchor ? Effect::kWeakens : Effect::kNeutral,
-          "now trusts store " + RefName(ref) + tsa_note +
+          "now trusts store " + ToString(ref) + tsa_note +
               (adds_anchor ? std::string()
                            : std::string(", whose anchors were trusted "
                                          "already")));
@@ -391,9 +379,9 @@ class Differ {
               removes_anchor || aanchors.count((*certs)[i]->sha256()) == 0;
         }
       }
-      Add("store-removed", RefName(ref), "",
+      Add("store-removed", ToString(ref), "",
           removes_anchor ? Effect::kStrengthens : Effect::kNeutral,
-          "no longer trusts store " + RefName(ref) +
+          "no longer trusts store " + ToString(ref) +
               (removes_anchor
                    ? std::string(
                          ": artifacts signed under it stop verifying; make "
@@ -420,7 +408,7 @@ class Differ {
       }
       const std::string what = "anchor \"" + info.cert->SubjectString() +
                                "\" (" + FingerprintText(fp) + ") in " +
-                               RefName(info.stores.front());
+                               ToString(info.stores.front());
       if (options_.managed_anchors == nullptr) {
         Add("anchor-added", "", FingerprintText(fp), Effect::kWeakens,
             "trusts the new " + what + tsa_note);
@@ -439,7 +427,7 @@ class Differ {
       }
       Add("anchor-removed", FingerprintText(fp), "", Effect::kStrengthens,
           "no longer trusts anchor \"" + info.cert->SubjectString() + "\" (" +
-              FingerprintText(fp) + ") of " + RefName(info.stores.front()) +
+              FingerprintText(fp) + ") of " + ToString(info.stores.front()) +
               ": signatures chaining to it stop verifying; remove an anchor "
               "only once nothing depends on it");
     }
@@ -475,47 +463,19 @@ class Differ {
   std::string statement_;
 };
 
-// ReadCertificateFile reads one regular file (no symlinks, bounded).
+// ReadCertificateFile reads one regular file (no symlinks, bounded). A
+// file that vanished since it was listed is kUnreadable, as in trust_store.cc.
 base::Result<base::Bytes, PolicyError> ReadCertificateFile(
     const std::filesystem::path& path) {
-  const std::string p = path.string();
-  base::UniqueFd fd(
-      ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) {
-    int e = errno;
-    return base::MakeError(
-        e == ELOOP ? PolicyError::kSymlink : PolicyError::kUnreadable,
-        "cannot open " + p + ": " + std::strerror(e));
+  auto data = base::ReadBoundedRegularFile(
+      path.string(), kMaxCertFileBytes, path.string(), base::Symlinks::kRefuse);
+  if (!data.ok()) {
+    return base::MakeError(data.code() == base::FileError::kNotFound
+                               ? PolicyError::kUnreadable
+                               : FromFileError(data.code()),
+                           data.detail());
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return base::MakeError(PolicyError::kUnreadable,
-                           p + " is not a regular file");
-  }
-  if (static_cast<uint64_t>(st.st_size) > kMaxCertFileBytes) {
-    return base::MakeError(PolicyError::kTooLarge, p + " is larger than 8 MiB");
-  }
-  base::Bytes data;
-  uint8_t chunk[64 * 1024];
-  while (true) {
-    ssize_t n = ::read(fd.get(), chunk, sizeof(chunk));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return base::MakeError(PolicyError::kUnreadable,
-                             "cannot read " + p + ": " + std::strerror(errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    data.insert(data.end(), chunk, chunk + n);
-    if (data.size() > kMaxCertFileBytes) {
-      return base::MakeError(PolicyError::kTooLarge,
-                             p + " is larger than 8 MiB");
-    }
-  }
-  return data;
+  return std::move(data).value();
 }
 
 bool HasCertificateExtension(const std::filesystem::path& p) {

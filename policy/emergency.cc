@@ -1,16 +1,12 @@
 #include "policy/emergency.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <simdjson.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <utility>
 
-#include "base/unique_fd.h"
+#include "base/file.h"
+#include "policy/json_text.h"
 
 namespace trustgate::policy {
 namespace {
@@ -27,31 +23,9 @@ constexpr std::string_view kEmergencyKey = "emergency";
 
 using EmergencyStatus = base::Status<EmergencyError>;
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out.push_back('"');
-  return out;
-}
-
 base::Error<EmergencyError> Malformed(std::string what) {
   return base::MakeError(EmergencyError::kMalformedJson,
                          "emergency policy: " + std::move(what));
-}
-
-bool EqualFoldAscii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) {
-      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    };
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // IsOneLineText: no C0 control characters and no DEL (UTF-8 beyond ASCII
@@ -191,72 +165,27 @@ base::Error<EmergencyError> FromPolicyError(const base::Error<PolicyError>& e) {
 
 base::Result<base::Bytes, EmergencyError> ReadBoundedFile(
     const std::string& p) {
-  struct stat st {};
-  if (::lstat(p.c_str(), &st) != 0) {
-    int e = errno;
-    if (e == ENOENT) {
-      return base::MakeError(EmergencyError::kNotFound,
-                             "emergency policy " + p + " does not exist");
-    }
-    return base::MakeError(
-        EmergencyError::kUnreadable,
-        "cannot access emergency policy " + p + ": " + std::strerror(e));
-  }
   // As trust policies (notation-go getDocument): no symlinks, no
   // directories.
-  if (S_ISLNK(st.st_mode)) {
-    return base::MakeError(
-        EmergencyError::kSymlink,
-        "emergency policy " + p + " is a symlink; put the file itself there");
+  auto data = base::ReadBoundedRegularFile(p, kMaxEmergencyFileBytes,
+                                           "emergency policy " + p,
+                                           base::Symlinks::kRefuse);
+  if (data.ok()) {
+    return std::move(data).value();
   }
-  if (!S_ISREG(st.st_mode)) {
-    return base::MakeError(EmergencyError::kUnreadable,
-                           "emergency policy " + p + " is not a regular file");
-  }
-  base::UniqueFd fd(
-      ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) {
-    int e = errno;
-    if (e == ELOOP) {
+  switch (data.code()) {
+    case base::FileError::kNotFound:
+      return base::MakeError(EmergencyError::kNotFound, data.detail());
+    case base::FileError::kSymlink:
       return base::MakeError(EmergencyError::kSymlink,
-                             "emergency policy " + p + " is a symlink");
-    }
-    return base::MakeError(EmergencyError::kUnreadable,
-                           "cannot open emergency policy " + p + ": " +
-                               std::strerror(e) + "; check its permissions");
-  }
-  struct stat fst {};
-  if (::fstat(fd.get(), &fst) != 0 || !S_ISREG(fst.st_mode)) {
-    return base::MakeError(EmergencyError::kUnreadable,
-                           "emergency policy " + p + " is not a regular file");
-  }
-  if (static_cast<uint64_t>(fst.st_size) > kMaxEmergencyFileBytes) {
-    return base::MakeError(EmergencyError::kTooLarge,
-                           "emergency policy " + p + " is larger than 4 MiB");
-  }
-  // fstat's size is a hint only: read in chunks and stop past the bound.
-  base::Bytes data;
-  uint8_t chunk[64 * 1024];
-  while (true) {
-    ssize_t n = ::read(fd.get(), chunk, sizeof(chunk));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return base::MakeError(
-          EmergencyError::kUnreadable,
-          "cannot read emergency policy " + p + ": " + std::strerror(errno));
-    }
-    if (n == 0) {
+                             data.detail() + "; put the file itself there");
+    case base::FileError::kTooLarge:
+      return base::MakeError(EmergencyError::kTooLarge, data.detail());
+    case base::FileError::kNotRegular:
+    case base::FileError::kUnreadable:
       break;
-    }
-    data.insert(data.end(), chunk, chunk + n);
-    if (data.size() > kMaxEmergencyFileBytes) {
-      return base::MakeError(EmergencyError::kTooLarge,
-                             "emergency policy " + p + " is larger than 4 MiB");
-    }
   }
-  return data;
+  return base::MakeError(EmergencyError::kUnreadable, data.detail());
 }
 
 std::array<uint8_t, 32> MergedSha256(const std::array<uint8_t, 32>& base,
@@ -399,7 +328,7 @@ ReadEmergencyMetadata(base::ByteView json) {
   std::optional<dom::element> trustgate;
   for (dom::key_value_pair kv : top) {
     if (kv.key != kTrustgateKey) {
-      if (EqualFoldAscii(kv.key, kTrustgateKey)) {
+      if (AsciiEqualFold(kv.key, kTrustgateKey)) {
         return Malformed("the top-level key " + Quote(kv.key) +
                          " must be spelled \"trustgate\" exactly");
       }

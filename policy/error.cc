@@ -31,4 +31,19 @@ std::string_view ToString(PolicyError e) {
   return "unknown";
 }
 
+PolicyError FromFileError(base::FileError e) {
+  switch (e) {
+    case base::FileError::kNotFound:
+      return PolicyError::kNotFound;
+    case base::FileError::kSymlink:
+      return PolicyError::kSymlink;
+    case base::FileError::kTooLarge:
+      return PolicyError::kTooLarge;
+    case base::FileError::kNotRegular:
+    case base::FileError::kUnreadable:
+      break;
+  }
+  return PolicyError::kUnreadable;
+}
+
 }  // namespace trustgate::policy

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "base/file.h"
+
 namespace trustgate::policy {
 
 // PolicyError is the stable error code of everything in policy/. Values
@@ -22,5 +24,10 @@ enum class PolicyError {
 
 // ToString returns the stable kebab-case name of `e`.
 std::string_view ToString(PolicyError e);
+
+// FromFileError maps a failed bounded file read to its PolicyError:
+// kNotFound, kSymlink and kTooLarge to themselves, a file that is not
+// regular or that the OS refused to kUnreadable.
+PolicyError FromFileError(base::FileError e);
 
 }  // namespace trustgate::policy

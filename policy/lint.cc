@@ -21,29 +21,18 @@
 #include <utility>
 
 #include "base/unique_fd.h"
+#include "policy/json_text.h"
 
 namespace trustgate::policy {
 namespace {
 
 namespace dom = simdjson::dom;
 
-constexpr size_t kMaxPolicyBytes = 4 * 1024 * 1024;  // as trust_policy.cc
 constexpr size_t kMaxStoreDirsPerType = 10000;
 // anchor-expiring: issue 5 part 1, "expires within 30 days of --at".
 constexpr auto kExpiringWindow = std::chrono::hours(24 * 30);
 
 constexpr std::string_view kStatementLabel = "trust policy statement ";
-
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out.push_back('"');
-  return out;
-}
-
-std::string RefName(const StoreRef& ref) {
-  return std::string(ToString(ref.type)) + ":" + ref.name;
-}
 
 bool RefLess(const StoreRef& a, const StoreRef& b) {
   if (a.type != b.type) {
@@ -57,26 +46,6 @@ struct RefCompare {
     return RefLess(a, b);
   }
 };
-
-bool AsciiEqualFold(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') {
-      x = static_cast<char>(x - 'A' + 'a');
-    }
-    if (y >= 'A' && y <= 'Z') {
-      y = static_cast<char>(y - 'A' + 'a');
-    }
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool IsRuleId(std::string_view s) {
   if (s.empty()) {
@@ -150,45 +119,6 @@ LintFinding FindingFromDetail(std::string_view detail,
   return f;
 }
 
-// FirstValueEnd: ParseTrustPolicy reads only the first JSON value, as
-// notation-go's json.Decoder does; find where it ends the same way (bracket
-// balance outside strings) so the DOM below sees the same document.
-size_t FirstValueEnd(std::string_view json) {
-  size_t i = 0;
-  auto space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-  };
-  while (i < json.size() && space(json[i])) {
-    ++i;
-  }
-  if (i == json.size() || (json[i] != '{' && json[i] != '[')) {
-    return json.size();
-  }
-  size_t depth = 0;
-  bool in_string = false;
-  for (; i < json.size(); ++i) {
-    char c = json[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0) {
-        return i + 1;
-      }
-    }
-  }
-  return json.size();
-}
-
 // FoldedMember returns the first member of `obj` whose key equals `key`
 // ASCII-case-insensitively (Go's decoder binds keys that way).
 std::optional<dom::element> FoldedMember(dom::object obj,
@@ -223,68 +153,6 @@ void ReplaceAll(std::string* s, std::string_view from, std::string_view to) {
 }
 
 // ---------------------------------------------------------------- files
-
-base::Result<base::Bytes, PolicyError> ReadPolicyBytes(
-    const std::filesystem::path& path) {
-  const std::string p = path.string();
-  struct stat st {};
-  if (::lstat(p.c_str(), &st) != 0) {
-    int e = errno;
-    return base::MakeError(
-        e == ENOENT ? PolicyError::kNotFound : PolicyError::kUnreadable,
-        "trust policy " + p + ": " + std::strerror(e));
-  }
-  // trust-store-trust-policy.md / notation-go getDocument: a symlinked
-  // policy file is refused, and so is anything but a regular file.
-  if (S_ISLNK(st.st_mode)) {
-    return base::MakeError(PolicyError::kSymlink,
-                           "trust policy " + p +
-                               " is a symlink; symlinks are not supported, "
-                               "put the file itself there");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return base::MakeError(
-        PolicyError::kUnreadable,
-        "trust policy " + p +
-            (S_ISDIR(st.st_mode) ? " is a directory; name the policy file"
-                                 : " is not a regular file"));
-  }
-  base::UniqueFd fd(
-      ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) {
-    int e = errno;
-    return base::MakeError(
-        e == ELOOP ? PolicyError::kSymlink : PolicyError::kUnreadable,
-        "cannot open trust policy " + p + ": " + std::strerror(e));
-  }
-  struct stat fst {};
-  if (::fstat(fd.get(), &fst) != 0 || !S_ISREG(fst.st_mode)) {
-    return base::MakeError(PolicyError::kUnreadable,
-                           "trust policy " + p + " is not a regular file");
-  }
-  base::Bytes data;
-  uint8_t chunk[64 * 1024];
-  while (true) {
-    ssize_t n = ::read(fd.get(), chunk, sizeof(chunk));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return base::MakeError(
-          PolicyError::kUnreadable,
-          "cannot read trust policy " + p + ": " + std::strerror(errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    data.insert(data.end(), chunk, chunk + n);
-    if (data.size() > kMaxPolicyBytes) {
-      return base::MakeError(PolicyError::kTooLarge,
-                             "trust policy " + p + " is larger than 4 MiB");
-    }
-  }
-  return data;
-}
 
 std::string PolicyFileRule(PolicyError code) {
   switch (code) {
@@ -374,7 +242,7 @@ class FindingSink {
 // emergency reader.
 bool HasTrustgateMember(base::ByteView json) {
   std::string_view text = base::AsString(json);
-  if (text.size() > kMaxPolicyBytes) {
+  if (text.size() > kMaxTrustPolicyBytes) {
     return false;
   }
   text = text.substr(0, FirstValueEnd(text));
@@ -722,7 +590,7 @@ LintReport LintPolicy(const LintInput& input) {
         }
       }
       warnings.Add("shared-store", st->name,
-                   RefName(ref) + " is also trusted by " +
+                   ToString(ref) + " is also trusted by " +
                        JoinStatements(others) +
                        ": a compromise of a key it certifies reaches those "
                        "repositories too",
@@ -741,7 +609,7 @@ LintReport LintPolicy(const LintInput& input) {
         first_user = it->second.front()->name;
         user_note = " (used by " + JoinStatements(it->second) + ")";
       }
-      const std::string ref = RefName(named.ref);
+      const std::string ref = ToString(named.ref);
       if (named.error) {
         switch (named.error->code) {
           case PolicyError::kNotFound:
@@ -798,7 +666,7 @@ LintReport LintPolicy(const LintInput& input) {
     for (const StoreRef& present : input.present_stores) {
       if (!emergency && users.count(present) == 0) {
         warnings.Add("unused-store", "",
-                     RefName(present) +
+                     ToString(present) +
                          " exists in the trust store but no statement "
                          "references it",
                      "remove it, or reference it from the statement that "
@@ -908,7 +776,7 @@ LintReport LintFiles(const LintSource& source, base::Time at) {
     return report;
   }
   report.policy_source = policy_path.string();
-  auto bytes = ReadPolicyBytes(policy_path);
+  auto bytes = ReadTrustPolicyFile(policy_path);
   if (!bytes.ok()) {
     report.errors.push_back(
         LintFinding{PolicyFileRule(bytes.code()), "", bytes.detail(), ""});

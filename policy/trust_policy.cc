@@ -55,29 +55,24 @@
 // validateOverlappingDNs, validateRegistryScopes) so that exactly the
 // documents notation rejects are rejected.
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <simdjson.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
 
-#include "base/unique_fd.h"
+#include "base/file.h"
 #include "policy/dn.h"
+#include "policy/json_text.h"
 
 namespace trustgate::policy {
 namespace {
 
 namespace dom = simdjson::dom;
 
-constexpr size_t kMaxPolicyBytes = 4 * 1024 * 1024;  // SPEC: 4 MiB bound
 constexpr size_t kMaxIdentitiesPerStatement = 1024;
 
 using PolicyStatus = base::Status<PolicyError>;
@@ -108,13 +103,6 @@ base::Error<PolicyError> StmtError(const std::string& label, PolicyError code,
   return base::MakeError(code, std::move(detail));
 }
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out.push_back('"');
-  return out;
-}
-
 // ---------------------------------------------------------------- JSON
 
 // A raw statement as decoded, before validation. Go's decoder turns JSON
@@ -137,26 +125,6 @@ struct RawDocument {
   std::string version;
   std::vector<RawStatement> statements;
 };
-
-bool AsciiEqualFold(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') {
-      x = static_cast<char>(x - 'A' + 'a');
-    }
-    if (y >= 'A' && y <= 'Z') {
-      y = static_cast<char>(y - 'A' + 'a');
-    }
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
 
 struct Field {
   std::string_view name;
@@ -331,55 +299,14 @@ PolicyStatus ReadStatement(JsonReader& reader, dom::element elem, size_t index,
   return base::Ok{};
 }
 
-bool IsJsonSpace(uint8_t c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-// FirstValueEnd returns the length of the first top-level JSON object or
-// array in `json` (leading whitespace included), or json.size() when the
-// text does not start with one or it is not closed. It only balances
-// brackets outside strings; the parser validates the value itself.
-size_t FirstValueEnd(base::ByteView json) {
-  size_t i = 0;
-  while (i < json.size() && IsJsonSpace(json[i])) {
-    ++i;
-  }
-  if (i == json.size() || (json[i] != '{' && json[i] != '[')) {
-    return json.size();
-  }
-  size_t depth = 0;
-  bool in_string = false;
-  for (; i < json.size(); ++i) {
-    uint8_t c = json[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0) {
-        return i + 1;
-      }
-    }
-  }
-  return json.size();
-}
-
 base::Result<RawDocument, PolicyError> ReadDocument(
     base::ByteView json, std::vector<std::string>* warnings) {
   // notation-go decodes the policy with json.Decoder.Decode, which reads
   // the first JSON value and never looks at what follows it. Do the same
   // (the value itself is still parsed strictly), but say so.
-  size_t end = FirstValueEnd(json);
+  size_t end = FirstValueEnd(base::AsString(json));
   for (size_t i = end; i < json.size(); ++i) {
-    if (!IsJsonSpace(json[i])) {
+    if (!IsJsonSpace(static_cast<char>(json[i]))) {
       warnings->push_back("content after the JSON document (at byte " +
                           std::to_string(i) +
                           ") is ignored, as notation ignores it; remove it");
@@ -949,6 +876,10 @@ Action Statement::ActionFor(Validation v) const {
   return Action::kEnforce;
 }
 
+std::string ToString(const StoreRef& ref) {
+  return std::string(ToString(ref.type)) + ":" + ref.name;
+}
+
 bool Statement::HasStoreOfType(StoreType t) const {
   for (const StoreRef& r : trust_stores) {
     if (r.type == t) {
@@ -1017,7 +948,7 @@ bool IsValidStoreName(std::string_view name) {
 // ------------------------------------------------------------ parsing
 
 base::Result<TrustPolicy, PolicyError> ParseTrustPolicy(base::ByteView json) {
-  if (json.size() > kMaxPolicyBytes) {
+  if (json.size() > kMaxTrustPolicyBytes) {
     return DocError(PolicyError::kTooLarge, "too-large",
                     "the trust policy is " + std::to_string(json.size()) +
                         " bytes; the limit is 4 MiB");
@@ -1062,77 +993,36 @@ base::Result<TrustPolicy, PolicyError> ParseTrustPolicy(base::ByteView json) {
   return policy;
 }
 
+base::Result<base::Bytes, PolicyError> ReadTrustPolicyFile(
+    const std::filesystem::path& path) {
+  const std::string p = path.string();
+  // notation-go getDocument: symlinks and directories are refused.
+  auto data = base::ReadBoundedRegularFile(
+      p, kMaxTrustPolicyBytes, "trust policy " + p, base::Symlinks::kRefuse);
+  if (!data.ok()) {
+    std::string detail = data.detail();
+    switch (data.code()) {
+      case base::FileError::kNotFound:
+        detail += "; create it (see trust-store-trust-policy.md)";
+        break;
+      case base::FileError::kSymlink:
+        detail += "; symlinks are not supported, put the file itself there";
+        break;
+      case base::FileError::kNotRegular:
+        detail += "; name the policy file";
+        break;
+      default:
+        break;
+    }
+    return base::MakeError(FromFileError(data.code()), std::move(detail));
+  }
+  return std::move(data).value();
+}
+
 base::Result<TrustPolicy, PolicyError> LoadTrustPolicyFile(
     const std::filesystem::path& path) {
   const std::string p = path.string();
-  struct stat st {};
-  if (::lstat(p.c_str(), &st) != 0) {
-    int e = errno;
-    if (e == ENOENT) {
-      return base::MakeError(PolicyError::kNotFound,
-                             "trust policy " + p +
-                                 " does not exist; create it (see "
-                                 "trust-store-trust-policy.md)");
-    }
-    return base::MakeError(
-        PolicyError::kUnreadable,
-        "cannot access trust policy " + p + ": " + std::strerror(e));
-  }
-  // notation-go getDocument: symlinks and directories are refused.
-  if (S_ISLNK(st.st_mode)) {
-    return base::MakeError(PolicyError::kSymlink,
-                           "trust policy " + p +
-                               " is a symlink; symlinks are not supported, "
-                               "put the file itself there");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return base::MakeError(PolicyError::kUnreadable,
-                           "trust policy " + p + " is not a regular file");
-  }
-  base::UniqueFd fd(
-      ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) {
-    int e = errno;
-    if (e == ELOOP) {
-      return base::MakeError(PolicyError::kSymlink,
-                             "trust policy " + p + " is a symlink");
-    }
-    return base::MakeError(PolicyError::kUnreadable,
-                           "cannot open trust policy " + p + ": " +
-                               std::strerror(e) + "; check its permissions");
-  }
-  struct stat fst {};
-  if (::fstat(fd.get(), &fst) != 0 || !S_ISREG(fst.st_mode)) {
-    return base::MakeError(PolicyError::kUnreadable,
-                           "trust policy " + p + " is not a regular file");
-  }
-  if (static_cast<uint64_t>(fst.st_size) > kMaxPolicyBytes) {
-    return base::MakeError(PolicyError::kTooLarge,
-                           "trust policy " + p + " is larger than 4 MiB");
-  }
-  // Read in chunks and stop past the bound: the size from fstat is only a
-  // hint (the file may change while we read).
-  base::Bytes data;
-  uint8_t chunk[64 * 1024];
-  while (true) {
-    ssize_t n = ::read(fd.get(), chunk, sizeof(chunk));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return base::MakeError(
-          PolicyError::kUnreadable,
-          "cannot read trust policy " + p + ": " + std::strerror(errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    data.insert(data.end(), chunk, chunk + n);
-    if (data.size() > kMaxPolicyBytes) {
-      return base::MakeError(PolicyError::kTooLarge,
-                             "trust policy " + p + " is larger than 4 MiB");
-    }
-  }
+  TG_ASSIGN_OR_RETURN(base::Bytes data, ReadTrustPolicyFile(path));
   auto parsed = ParseTrustPolicy(data);
   if (!parsed.ok()) {
     return base::MakeError(parsed.code(),

@@ -51,6 +51,9 @@ struct StoreRef {
   friend bool operator==(const StoreRef&, const StoreRef&) = default;
 };
 
+// ToString returns `ref` as written in trustStores ("ca:acme").
+std::string ToString(const StoreRef& ref);
+
 // TrustedIdentity is one trustedIdentities entry.
 struct TrustedIdentity {
   enum class Kind { kWildcard, kX509Subject, kOther };
@@ -116,9 +119,17 @@ bool IsValidStoreName(std::string_view name);
 // (e.g. "duplicate-name", "scope-overlap", "integrity-override").
 base::Result<TrustPolicy, PolicyError> ParseTrustPolicy(base::ByteView json);
 
-// LoadTrustPolicyFile reads `path` (refusing symlinks (kSymlink) and
-// non-regular files (kUnreadable), at most 4 MiB (kTooLarge)) and parses
-// it. A path that does not exist fails with kNotFound.
+// kMaxTrustPolicyBytes bounds a trust policy document (SPEC-NOTES: 4 MiB).
+inline constexpr size_t kMaxTrustPolicyBytes = size_t{4} * 1024 * 1024;
+
+// ReadTrustPolicyFile reads the bytes of the trust policy file `path`,
+// refusing symlinks (kSymlink) and non-regular files (kUnreadable), at most
+// 4 MiB (kTooLarge); a path that does not exist fails with kNotFound. It is
+// the one reader of policy files for verify, lint and diff.
+base::Result<base::Bytes, PolicyError> ReadTrustPolicyFile(
+    const std::filesystem::path& path);
+
+// LoadTrustPolicyFile reads `path` with ReadTrustPolicyFile and parses it.
 base::Result<TrustPolicy, PolicyError> LoadTrustPolicyFile(
     const std::filesystem::path& path);
 

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/file.h"
 #include "base/unique_fd.h"
 #include "crypto/ossl.h"
 
@@ -130,54 +131,24 @@ bool HasCertificateExtension(std::string_view name) {
 }
 
 // ReadStoreFile reads one regular file of a store (no symlink follow, size
-// bounded).
+// bounded). A file that vanished since it was listed is kUnreadable.
 base::Result<base::Bytes, PolicyError> ReadStoreFile(int dir_fd,
                                                      const std::string& name,
                                                      const StoreRef& ref) {
-  base::UniqueFd fd(::openat(dir_fd, name.c_str(),
-                             O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) {
-    int e = errno;
-    if (e == ELOOP) {
-      return MakeStoreError(ref, PolicyError::kSymlink,
-                            "\"" + name +
-                                "\" is a symlink; symlinks are not "
-                                "supported, copy the certificate file in");
+  auto data = base::ReadBoundedRegularFileAt(dir_fd, name, kMaxCertFileBytes,
+                                             "\"" + name + "\"");
+  if (!data.ok()) {
+    std::string detail = data.detail();
+    if (data.code() == base::FileError::kSymlink) {
+      detail += "; symlinks are not supported, copy the certificate file in";
     }
-    return MakeStoreError(ref, PolicyError::kUnreadable,
-                          "cannot open \"" + name + "\": " + std::strerror(e));
+    return MakeStoreError(ref,
+                          data.code() == base::FileError::kNotFound
+                              ? PolicyError::kUnreadable
+                              : FromFileError(data.code()),
+                          std::move(detail));
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return MakeStoreError(ref, PolicyError::kUnreadable,
-                          "\"" + name + "\" is not a regular file");
-  }
-  if (static_cast<uint64_t>(st.st_size) > kMaxCertFileBytes) {
-    return MakeStoreError(ref, PolicyError::kTooLarge,
-                          "\"" + name + "\" is larger than 8 MiB");
-  }
-  base::Bytes data;
-  uint8_t chunk[64 * 1024];
-  while (true) {
-    ssize_t n = ::read(fd.get(), chunk, sizeof(chunk));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return MakeStoreError(
-          ref, PolicyError::kUnreadable,
-          "cannot read \"" + name + "\": " + std::strerror(errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    data.insert(data.end(), chunk, chunk + n);
-    if (data.size() > kMaxCertFileBytes) {
-      return MakeStoreError(ref, PolicyError::kTooLarge,
-                            "\"" + name + "\" is larger than 8 MiB");
-    }
-  }
-  return data;
+  return std::move(data).value();
 }
 
 NamedStore LoadNamedStore(const std::filesystem::path& root,
@@ -384,7 +355,7 @@ TrustStore TrustStore::Load(const std::filesystem::path& root,
     ok = ok && EVP_DigestUpdate(ctx.get(), p, n) == 1;
   };
   for (const NamedStore& s : out.stores_) {
-    std::string head = std::string(ToString(s.ref.type)) + ":" + s.ref.name;
+    std::string head = ToString(s.ref);
     head.push_back('\n');
     update(head.data(), head.size());
     if (s.error) {

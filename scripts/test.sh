@@ -19,7 +19,8 @@ meson test -C build --print-errorlogs --num-processes 2 || failed=1
 build_tree build-asan -Db_sanitize=address,undefined -Db_lundef=false \
   -Dbenchmarks=disabled -Dbuildtype=debug
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan io crypto policy policy_safety emergency engine rotation revocation mkmirror --print-errorlogs --num-processes 2 \
+  meson test -C build-asan base io crypto policy policy_safety emergency engine rotation revocation mkmirror \
+    --print-errorlogs --num-processes 2 \
   --logbase sanitizer || failed=1
 
 unformatted=$(git ls-files '*.cc' '*.h' | xargs clang-format-16 --dry-run -Werror 2>&1 | grep -c "error:" || true)

@@ -10,6 +10,7 @@
 #include "policy/diff.h"
 #include "policy/lint.h"
 #include "policy/trust_store.h"
+#include "tools/command_util.h"
 
 namespace trustgate::tools {
 
@@ -41,34 +42,11 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitFindings = 1;
-constexpr int kExitBadInput = 2;
-
-enum class OutputFormat { kText, kJson };
-
-std::optional<OutputFormat> ParseFormat(const std::string& text) {
-  if (text == "text") {
-    return OutputFormat::kText;
-  }
-  if (text == "json") {
-    return OutputFormat::kJson;
-  }
-  return std::nullopt;
-}
-
-void Print(std::FILE* f, const std::string& s) {
-  std::fwrite(s.data(), 1, s.size(), f);
-}
-
-// Dump never throws: invalid UTF-8 (a path, a certificate name) is
-// replaced, not fatal.
-std::string Dump(const json& j) {
-  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-}
+constexpr int kExitBadInput = kExitUsage;
 
 int BadInput(std::FILE* err, const std::string& command,
              const std::string& message) {
-  Print(err, "trustgate policy " + command + ": " + message + "\n");
-  return kExitBadInput;
+  return UsageError(err, "policy " + command, message);
 }
 
 // ------------------------------------------------------------------ lint
@@ -321,11 +299,9 @@ std::optional<int> PolicyCommands::RunIfParsed() {
 
 int PolicyCommands::RunLint() {
   const PolicyCommandArgs& a = *args_;
-  auto format = ParseFormat(a.lint_format);
+  auto format = ParseOutputFormat(a.lint_format);
   if (!format) {
-    return BadInput(
-        err_, "lint",
-        "--format must be text or json, not \"" + a.lint_format + "\"");
+    return BadInput(err_, "lint", BadFormatMessage(a.lint_format));
   }
   base::Time at;
   if (a.at.empty() || a.at == "now") {
@@ -368,7 +344,7 @@ int PolicyCommands::RunLint() {
                 {"storesChecked", report.stores_checked},
                 {"errors", std::move(errors)},
                 {"warnings", std::move(warnings)}};
-    Print(out_, Dump(doc));
+    Print(out_, DumpJson(doc));
   } else {
     std::string text;
     for (const policy::LintFinding& f : report.errors) {
@@ -394,11 +370,9 @@ int PolicyCommands::RunLint() {
 
 int PolicyCommands::RunDiff() {
   const PolicyCommandArgs& a = *args_;
-  auto format = ParseFormat(a.diff_format);
+  auto format = ParseOutputFormat(a.diff_format);
   if (!format) {
-    return BadInput(
-        err_, "diff",
-        "--format must be text or json, not \"" + a.diff_format + "\"");
+    return BadInput(err_, "diff", BadFormatMessage(a.diff_format));
   }
   DiffSetup setup;
   if (auto problem = PrepareDiff(a.diff_allow, a.diff_managed, &setup)) {
@@ -419,8 +393,8 @@ int PolicyCommands::RunDiff() {
       policy::DiffPolicies(before->Side(), after->Side(), setup.options);
   const bool weakens = policy::Weakens(changes);
   if (*format == OutputFormat::kJson) {
-    Print(out_,
-          Dump(json{{"changes", ChangesJson(changes)}, {"weakens", weakens}}));
+    Print(out_, DumpJson(json{{"changes", ChangesJson(changes)},
+                              {"weakens", weakens}}));
   } else {
     std::string text = ChangeLines(changes, "");
     text += a.old_input + " -> " + a.new_input + ": " + Summary(changes);
@@ -435,11 +409,9 @@ int PolicyCommands::RunDiff() {
 
 int PolicyCommands::RunDrift() {
   const PolicyCommandArgs& a = *args_;
-  auto format = ParseFormat(a.drift_format);
+  auto format = ParseOutputFormat(a.drift_format);
   if (!format) {
-    return BadInput(
-        err_, "drift",
-        "--format must be text or json, not \"" + a.drift_format + "\"");
+    return BadInput(err_, "drift", BadFormatMessage(a.drift_format));
   }
   if (a.drift_inputs.size() < 2) {
     return BadInput(err_, "drift",
@@ -480,9 +452,9 @@ int PolicyCommands::RunDrift() {
     text += ChangeLines(changes, "  ");
   }
   if (*format == OutputFormat::kJson) {
-    Print(out_, Dump(json{{"baseline", a.drift_inputs[0]},
-                          {"environments", std::move(environments)},
-                          {"weakens", any_weakens}}));
+    Print(out_, DumpJson(json{{"baseline", a.drift_inputs[0]},
+                              {"environments", std::move(environments)},
+                              {"weakens", any_weakens}}));
   } else {
     Print(out_, text);
   }
@@ -499,19 +471,7 @@ int RunPolicyCli(const std::vector<std::string>& args, std::FILE* out,
   CLI::App app{"trustgate"};
   app.require_subcommand(1);
   std::unique_ptr<PolicyCommands> commands = AddPolicyCommands(app, out, err);
-  // CLI11 takes the arguments in reverse order.
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {
-      return kExitOk;  // --help
-    }
-    Print(err, std::string("trustgate: ") + e.what() + "\n");
-    return kExitBadInput;
-  }
-  std::optional<int> rc = commands->RunIfParsed();
-  return rc.value_or(kExitBadInput);
+  return ParseAndRun(app, args, err, [&] { return commands->RunIfParsed(); });
 }
 
 }  // namespace trustgate::tools

@@ -8,6 +8,7 @@
 #include "base/time.h"
 #include "engine/revocation.h"
 #include "policy/trust_store.h"
+#include "tools/command_util.h"
 
 namespace trustgate::tools {
 
@@ -25,15 +26,9 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-void Print(std::FILE* f, const std::string& s) {
-  std::fwrite(s.data(), 1, s.size(), f);
-}
 
 int Usage(std::FILE* err, const std::string& message) {
-  Print(err, "trustgate revocation prefetch: " + message + "\n");
-  return kExitUsage;
+  return UsageError(err, "revocation prefetch", message);
 }
 
 std::optional<std::chrono::milliseconds> Timeout(double seconds) {
@@ -170,19 +165,7 @@ int RunRevocationCli(const std::vector<std::string>& args, std::FILE* out,
   app.require_subcommand(1);
   std::unique_ptr<RevocationCommands> commands =
       AddRevocationCommands(app, out, err);
-  // CLI11 takes the arguments in reverse order.
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {
-      return kExitOk;  // --help
-    }
-    Print(err, std::string("trustgate: ") + e.what() + "\n");
-    return kExitUsage;
-  }
-  std::optional<int> rc = commands->RunIfParsed();
-  return rc.value_or(kExitUsage);
+  return ParseAndRun(app, args, err, [&] { return commands->RunIfParsed(); });
 }
 
 }  // namespace trustgate::tools

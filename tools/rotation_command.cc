@@ -6,6 +6,7 @@
 #include "base/time.h"
 #include "engine/index.h"
 #include "engine/rotation.h"
+#include "tools/command_util.h"
 
 namespace trustgate::tools {
 
@@ -27,33 +28,11 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitImpacted = 1;
-constexpr int kExitBadInput = 2;
-
-enum class OutputFormat { kText, kJson };
-
-std::optional<OutputFormat> ParseFormat(const std::string& text) {
-  if (text == "text") {
-    return OutputFormat::kText;
-  }
-  if (text == "json") {
-    return OutputFormat::kJson;
-  }
-  return std::nullopt;
-}
-
-void Print(std::FILE* f, const std::string& s) {
-  std::fwrite(s.data(), 1, s.size(), f);
-}
-
-// Dump never throws: invalid UTF-8 (a subject, a tag) is replaced.
-std::string Dump(const json& j) {
-  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-}
+constexpr int kExitBadInput = kExitUsage;
 
 int BadInput(std::FILE* err, const std::string& command,
              const std::string& message) {
-  Print(err, "trustgate rotation " + command + ": " + message + "\n");
-  return kExitBadInput;
+  return UsageError(err, "rotation " + command, message);
 }
 
 std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
@@ -234,11 +213,9 @@ std::optional<int> RotationCommands::RunIfParsed() {
 
 int RotationCommands::RunImpact() {
   const RotationCommandArgs& a = *args_;
-  std::optional<OutputFormat> format = ParseFormat(a.impact_format);
+  std::optional<OutputFormat> format = ParseOutputFormat(a.impact_format);
   if (!format) {
-    return BadInput(
-        err_, "impact",
-        "--format must be text or json, not \"" + a.impact_format + "\"");
+    return BadInput(err_, "impact", BadFormatMessage(a.impact_format));
   }
   if (a.remove_anchor.empty() == a.remove_store.empty()) {
     return BadInput(err_, "impact",
@@ -271,7 +248,7 @@ int RotationCommands::RunImpact() {
     return BadInput(err_, "impact", report.detail());
   }
   if (*format == OutputFormat::kJson) {
-    Print(out_, Dump(ImpactJson(*report, std::move(removed))));
+    Print(out_, DumpJson(ImpactJson(*report, std::move(removed))));
   } else {
     Print(out_, ImpactText(*report, removed_text));
   }
@@ -280,11 +257,9 @@ int RotationCommands::RunImpact() {
 
 int RotationCommands::RunStatus() {
   const RotationCommandArgs& a = *args_;
-  std::optional<OutputFormat> format = ParseFormat(a.status_format);
+  std::optional<OutputFormat> format = ParseOutputFormat(a.status_format);
   if (!format) {
-    return BadInput(
-        err_, "status",
-        "--format must be text or json, not \"" + a.status_format + "\"");
+    return BadInput(err_, "status", BadFormatMessage(a.status_format));
   }
   auto anchors = engine::ReadAnchorCertificates(a.anchor);
   if (!anchors.ok()) {
@@ -307,12 +282,12 @@ int RotationCommands::RunStatus() {
                        {"dependent", r.dependent},
                        {"using", r.using_anchor}});
     }
-    Print(out_, Dump(json{{"anchors", AnchorsJson(*anchors, true)},
-                          {"verified", report->verified},
-                          {"dependent", report->dependent},
-                          {"using", report->using_anchor},
-                          {"canRemove", report->CanRemove()},
-                          {"repositories", std::move(repos)}}));
+    Print(out_, DumpJson(json{{"anchors", AnchorsJson(*anchors, true)},
+                              {"verified", report->verified},
+                              {"dependent", report->dependent},
+                              {"using", report->using_anchor},
+                              {"canRemove", report->CanRemove()},
+                              {"repositories", std::move(repos)}}));
     return kExitOk;
   }
   std::string out = AnchorLines(*anchors, "Status of");
@@ -351,19 +326,7 @@ int RunRotationCli(const std::vector<std::string>& args, std::FILE* out,
   app.require_subcommand(1);
   std::unique_ptr<RotationCommands> commands =
       AddRotationCommands(app, out, err);
-  // CLI11 takes the arguments in reverse order.
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {
-      return kExitOk;  // --help
-    }
-    Print(err, std::string("trustgate: ") + e.what() + "\n");
-    return kExitBadInput;
-  }
-  std::optional<int> rc = commands->RunIfParsed();
-  return rc.value_or(kExitBadInput);
+  return ParseAndRun(app, args, err, [&] { return commands->RunIfParsed(); });
 }
 
 }  // namespace trustgate::tools

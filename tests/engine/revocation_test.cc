@@ -133,6 +133,14 @@ class RevocationTest : public ::testing::Test {
     return o;
   }
 
+  // Check checks `leaf` (issued by the intermediate) at kAt, with no
+  // authentic signing time.
+  CertificateRevocation Check(RevocationChecker& checker,
+                              const testpki::Built& leaf) const {
+    return checker.CheckCertificate(*leaf.cert, *inter_.cert, kAt,
+                                    std::nullopt);
+  }
+
   std::unique_ptr<RevocationChecker> Make(const RevocationOptions& options) {
     auto checker = RevocationChecker::Create(options);
     EXPECT_TRUE(checker.ok()) << checker.detail();
@@ -200,8 +208,7 @@ TEST_F(RevocationTest, NonHttpDistributionPointIsUnknown) {
   testpki::Built leaf =
       Leaf(71, {testrev::CdpExtension("ldap://example.com/int.crl")});
   auto checker = Make(Options());
-  CertificateRevocation r =
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*checker, leaf);
   EXPECT_EQ(r.status, RevocationStatus::kUnknown);
   EXPECT_EQ(r.code, CryptoError::kUnsupportedRevocationUrl);
   EXPECT_EQ(checker->stats().http_requests, 0u);
@@ -237,8 +244,7 @@ TEST_F(RevocationTest, HttpErrorStatusesFail) {
     SCOPED_TRACE(path);
     testpki::Built leaf = Leaf(path[1] == 'm' ? 73 : 74,
                                {testrev::CdpExtension(server_.Url(path))});
-    CertificateRevocation r =
-        checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+    CertificateRevocation r = Check(*checker, leaf);
     EXPECT_EQ(r.status, RevocationStatus::kUnknown);
     EXPECT_EQ(server_.Count(path), 1);
   }
@@ -252,8 +258,7 @@ TEST_F(RevocationTest, GarbageBodyIsUnknown) {
   testpki::Built leaf =
       Leaf(75, {testrev::CdpExtension(server_.Url("/garbage.crl"))});
   auto checker = Make(Options());
-  CertificateRevocation r =
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*checker, leaf);
   EXPECT_EQ(r.status, RevocationStatus::kUnknown);
   EXPECT_EQ(r.code, CryptoError::kMalformed);
   EXPECT_EQ(checker->stats().http_failures, 0u);  // the download worked
@@ -268,17 +273,12 @@ TEST_F(RevocationTest, OversizeBodiesAreRefused) {
   RevocationOptions options = Options();
   options.max_crl_bytes = crl.size() - 1;
   auto checker = Make(options);
-  EXPECT_EQ(
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt)
-          .status,
-      RevocationStatus::kUnknown);
+  EXPECT_EQ(Check(*checker, leaf).status, RevocationStatus::kUnknown);
   EXPECT_EQ(checker->stats().http_failures, 1u);
   // Exactly at the bound is accepted.
   options.max_crl_bytes = crl.size();
   auto exact = Make(options);
-  EXPECT_EQ(exact->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt)
-                .status,
-            RevocationStatus::kGood);
+  EXPECT_EQ(Check(*exact, leaf).status, RevocationStatus::kGood);
 
   // An OCSP answer above Notation's real 20480-byte bound.
   HttpServer::Response huge;
@@ -287,8 +287,7 @@ TEST_F(RevocationTest, OversizeBodiesAreRefused) {
   testpki::Built ocsp_leaf =
       Leaf(77, {testrev::OcspAiaExtension(server_.Url("/ocsp-huge"))});
   auto third = Make(Options());
-  CertificateRevocation r =
-      third->CheckCertificate(*ocsp_leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*third, ocsp_leaf);
   EXPECT_EQ(r.status, RevocationStatus::kUnknown);
   EXPECT_EQ(third->stats().http_failures, 1u);
 }
@@ -307,12 +306,8 @@ TEST_F(RevocationTest, RedirectsAreFollowedOverHttpOnly) {
       Leaf(78, {testrev::CdpExtension(server_.Url("/moved.crl"))});
   testpki::Built b = Leaf(79, {testrev::CdpExtension(server_.Url("/tls.crl"))});
   auto checker = Make(Options());
-  EXPECT_EQ(checker->CheckCertificate(*a.cert, *inter_.cert, kAt, std::nullopt)
-                .status,
-            RevocationStatus::kGood);
-  EXPECT_EQ(checker->CheckCertificate(*b.cert, *inter_.cert, kAt, std::nullopt)
-                .status,
-            RevocationStatus::kUnknown);
+  EXPECT_EQ(Check(*checker, a).status, RevocationStatus::kGood);
+  EXPECT_EQ(Check(*checker, b).status, RevocationStatus::kUnknown);
 }
 
 TEST_F(RevocationTest, DeltaCrlFromFreshestCrl) {
@@ -331,14 +326,8 @@ TEST_F(RevocationTest, DeltaCrlFromFreshestCrl) {
   testpki::Built bad =
       Leaf(81, {testrev::CdpExtension(server_.Url("/base.crl"))});
   auto checker = Make(Options());
-  EXPECT_EQ(
-      checker->CheckCertificate(*good.cert, *inter_.cert, kAt, std::nullopt)
-          .status,
-      RevocationStatus::kGood);
-  EXPECT_EQ(
-      checker->CheckCertificate(*bad.cert, *inter_.cert, kAt, std::nullopt)
-          .status,
-      RevocationStatus::kRevoked);
+  EXPECT_EQ(Check(*checker, good).status, RevocationStatus::kGood);
+  EXPECT_EQ(Check(*checker, bad).status, RevocationStatus::kRevoked);
   EXPECT_EQ(server_.Count("/base.crl"), 1);
   EXPECT_EQ(server_.Count("/delta.crl"), 1);
 }
@@ -349,10 +338,7 @@ TEST_F(RevocationTest, MissingDeltaCrlIsUnknown) {
   testpki::Built leaf =
       Leaf(82, {testrev::CdpExtension(server_.Url("/base2.crl"))});
   auto checker = Make(Options());
-  EXPECT_EQ(
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt)
-          .status,
-      RevocationStatus::kUnknown);
+  EXPECT_EQ(Check(*checker, leaf).status, RevocationStatus::kUnknown);
   EXPECT_EQ(server_.Count("/gone.crl"), 1);
 }
 
@@ -368,13 +354,11 @@ TEST_F(RevocationTest, OcspGoodAndRevoked) {
   server_.ServePrefix("/ocsp/b",
                       Body(Ocsp(bad, testrev::OcspCertStatus::kRevoked)));
   auto checker = Make(Options());
-  CertificateRevocation ok =
-      checker->CheckCertificate(*good.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation ok = Check(*checker, good);
   EXPECT_EQ(ok.status, RevocationStatus::kGood) << ok.detail;
   EXPECT_EQ(ok.method, RevocationMethod::kOcsp);
   EXPECT_EQ(ok.source, RevocationSource::kHttp);
-  CertificateRevocation revoked =
-      checker->CheckCertificate(*bad.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation revoked = Check(*checker, bad);
   EXPECT_EQ(revoked.status, RevocationStatus::kRevoked);
   EXPECT_EQ(revoked.method, RevocationMethod::kOcsp);
   // A short request goes by GET with the request in the path (RFC 6960
@@ -394,8 +378,7 @@ TEST_F(RevocationTest, OcspUnknownFallsBackToCrl) {
       Leaf(92, {testrev::OcspAiaExtension(server_.Url("/ocsp/down")),
                 testrev::CdpExtension(server_.Url("/fallback.crl"))});
   auto checker = Make(Options());
-  CertificateRevocation r =
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*checker, leaf);
   EXPECT_EQ(r.status, RevocationStatus::kGood);
   EXPECT_EQ(r.method, RevocationMethod::kCrl);
   EXPECT_TRUE(r.ocsp_fallback);
@@ -409,8 +392,7 @@ TEST_F(RevocationTest, OcspUnknownFallsBackToCrl) {
                 testrev::CdpExtension(server_.Url("/fallback.crl"))});
   server_.ServePrefix("/ocsp/unknown",
                       Body(Ocsp(other, testrev::OcspCertStatus::kUnknown)));
-  CertificateRevocation u =
-      checker->CheckCertificate(*other.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation u = Check(*checker, other);
   EXPECT_EQ(u.status, RevocationStatus::kGood);
   EXPECT_TRUE(u.ocsp_fallback);
   EXPECT_EQ(server_.Count("/fallback.crl"), 1);
@@ -423,8 +405,7 @@ TEST_F(RevocationTest, OcspWithoutCrlStaysUnknown) {
   testpki::Built leaf =
       Leaf(94, {testrev::OcspAiaExtension(server_.Url("/ocsp/garbage"))});
   auto checker = Make(Options());
-  CertificateRevocation r =
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*checker, leaf);
   EXPECT_EQ(r.status, RevocationStatus::kUnknown);
   EXPECT_EQ(r.method, RevocationMethod::kOcsp);
   EXPECT_FALSE(r.ocsp_fallback);
@@ -474,10 +455,7 @@ TEST_F(RevocationTest, FailuresAreMemoisedForTheRun) {
   for (long serial : {110, 111, 112}) {
     testpki::Built leaf =
         Leaf(serial, {testrev::CdpExtension(server_.Url("/nothing.crl"))});
-    EXPECT_EQ(
-        checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt)
-            .status,
-        RevocationStatus::kUnknown);
+    EXPECT_EQ(Check(*checker, leaf).status, RevocationStatus::kUnknown);
   }
   EXPECT_EQ(server_.Count("/nothing.crl"), 1);
 }
@@ -516,12 +494,10 @@ TEST_F(RevocationTest, CrlDirMatchesByIssuer) {
   auto checker = Make(options);
   std::vector<std::string> warnings = checker->TakeWarnings();
   EXPECT_EQ(warnings.size(), 1u);  // README
-  CertificateRevocation ok =
-      checker->CheckCertificate(*good.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation ok = Check(*checker, good);
   EXPECT_EQ(ok.status, RevocationStatus::kGood);
   EXPECT_EQ(ok.source, RevocationSource::kCrlDir);
-  CertificateRevocation revoked =
-      checker->CheckCertificate(*bad.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation revoked = Check(*checker, bad);
   EXPECT_EQ(revoked.status, RevocationStatus::kRevoked);
   EXPECT_EQ(revoked.source, RevocationSource::kCrlDir);
   EXPECT_EQ(checker->stats().crl_dir_hits, 2u);
@@ -541,18 +517,12 @@ TEST_F(RevocationTest, CrlDirHonoursTheIssuingDistributionPoint) {
   options.network = NetworkMode::kOffline;
   options.crl_dir = dir;
   auto checker = Make(options);
-  EXPECT_EQ(
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt)
-          .status,
-      RevocationStatus::kUnknown);
+  EXPECT_EQ(Check(*checker, leaf).status, RevocationStatus::kUnknown);
   // The same CRL for the right distribution point is used.
   spec.idp = "critical,fullname:URI:" + url;
   testing::WriteFile(dir / "b.crl", Str(testrev::BuildCrl(spec)));
   auto second = Make(options);
-  EXPECT_EQ(
-      second->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt)
-          .status,
-      RevocationStatus::kGood);
+  EXPECT_EQ(Check(*second, leaf).status, RevocationStatus::kGood);
 }
 
 TEST_F(RevocationTest, CrlDirExpiredCrlIsUnknownOffline) {
@@ -564,8 +534,7 @@ TEST_F(RevocationTest, CrlDirExpiredCrlIsUnknownOffline) {
   options.network = NetworkMode::kOffline;
   options.crl_dir = dir;
   auto checker = Make(options);
-  CertificateRevocation r =
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*checker, leaf);
   EXPECT_EQ(r.status, RevocationStatus::kUnknown);
   EXPECT_EQ(r.code, CryptoError::kRevocationExpired);
   EXPECT_EQ(r.source, RevocationSource::kCrlDir);
@@ -584,16 +553,12 @@ TEST_F(RevocationTest, CrlDirOcspResponseMatchedByCertId) {
   options.crl_dir = dir;
   auto checker = Make(options);
   EXPECT_TRUE(checker->TakeWarnings().empty());
-  CertificateRevocation r =
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*checker, leaf);
   EXPECT_EQ(r.status, RevocationStatus::kRevoked) << r.detail;
   EXPECT_EQ(r.method, RevocationMethod::kOcsp);
   EXPECT_EQ(r.source, RevocationSource::kCrlDir);
   // Another certificate's serial number finds nothing.
-  EXPECT_EQ(
-      checker->CheckCertificate(*other.cert, *inter_.cert, kAt, std::nullopt)
-          .status,
-      RevocationStatus::kUnknown);
+  EXPECT_EQ(Check(*checker, other).status, RevocationStatus::kUnknown);
   EXPECT_EQ(server_.TotalRequests(), 0);
 }
 
@@ -623,8 +588,7 @@ TEST_F(RevocationTest, NotationCacheIsRead) {
   options.network = NetworkMode::kOffline;
   options.notation_crl_cache = cache;
   auto checker = Make(options);
-  CertificateRevocation r =
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*checker, leaf);
   EXPECT_EQ(r.status, RevocationStatus::kRevoked);
   EXPECT_EQ(r.source, RevocationSource::kNotationCache);
   EXPECT_EQ(checker->stats().cache_hits, 1u);
@@ -644,8 +608,7 @@ TEST_F(RevocationTest, NotationCacheIsReverified) {
   options.network = NetworkMode::kOffline;
   options.notation_crl_cache = cache;
   auto checker = Make(options);
-  CertificateRevocation r =
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*checker, leaf);
   EXPECT_EQ(r.status, RevocationStatus::kUnknown);
   EXPECT_EQ(r.code, CryptoError::kBadSignature);
 }
@@ -659,10 +622,7 @@ TEST_F(RevocationTest, FetchIsWrittenBackToNotationCacheAtomically) {
   RevocationOptions options = Options();
   options.notation_crl_cache = cache;
   auto checker = Make(options);
-  EXPECT_EQ(
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt)
-          .status,
-      RevocationStatus::kGood);
+  EXPECT_EQ(Check(*checker, leaf).status, RevocationStatus::kGood);
   EXPECT_EQ(checker->stats().cache_writes, 1u);
   // Exactly one file, named by the URL's SHA-256, in Notation's format.
   std::vector<fs::path> files;
@@ -685,8 +645,7 @@ TEST_F(RevocationTest, FetchIsWrittenBackToNotationCacheAtomically) {
   // A second run, offline, reads what the first wrote.
   options.network = NetworkMode::kOffline;
   auto offline = Make(options);
-  CertificateRevocation r =
-      offline->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*offline, leaf);
   EXPECT_EQ(r.status, RevocationStatus::kGood);
   EXPECT_EQ(r.source, RevocationSource::kNotationCache);
 }
@@ -702,8 +661,7 @@ TEST_F(RevocationTest, ExpiredCacheEntryIsRefetched) {
   RevocationOptions options = Options();
   options.notation_crl_cache = cache;
   auto checker = Make(options);
-  CertificateRevocation r =
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt);
+  CertificateRevocation r = Check(*checker, leaf);
   EXPECT_EQ(r.status, RevocationStatus::kRevoked);
   EXPECT_EQ(r.source, RevocationSource::kHttp);
   EXPECT_EQ(server_.Count("/int.crl"), 1);
@@ -727,10 +685,7 @@ TEST_F(RevocationTest, BrokenNotationCacheFileFallsThrough) {
   options.notation_crl_cache = cache;
   options.notation_cache_mode = NotationCacheMode::kReadOnly;
   auto checker = Make(options);
-  EXPECT_EQ(
-      checker->CheckCertificate(*leaf.cert, *inter_.cert, kAt, std::nullopt)
-          .status,
-      RevocationStatus::kGood);
+  EXPECT_EQ(Check(*checker, leaf).status, RevocationStatus::kGood);
   EXPECT_EQ(checker->stats().cache_writes, 0u);
   EXPECT_FALSE(checker->TakeWarnings().empty());
   // Read-only mode left the broken file alone.

@@ -3,70 +3,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <linux/io_uring.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "io/mirror.h"
+#include "tests/io/reader_fixture.h"
 #include "tests/io/test_support.h"
 
 namespace trustgate::io {
 namespace {
 
+using testing::kBuiltWithLiburing;
+using testing::RandomBytes;
+using testing::ReaderFixture;
 using testing::Sha256Of;
-using testing::TempDir;
 using testing::WriteFile;
-
-// KernelHasIoUring sets up a ring with the raw system call, independently of
-// the code under test (liburing test/helpers.c skips the same way): when it
-// fails, the kernel or a seccomp profile lacks io_uring and the uring tests
-// skip instead of failing.
-bool KernelHasIoUring(std::string* why) {
-  io_uring_params params{};
-  const long fd = ::syscall(__NR_io_uring_setup, 4, &params);
-  if (fd < 0) {
-    *why = std::string("io_uring_setup: ") + std::strerror(errno);
-    return false;
-  }
-  ::close(static_cast<int>(fd));
-  return true;
-}
-
-constexpr bool kBuiltWithLiburing =
-#if TRUSTGATE_HAVE_LIBURING
-    true;
-#else
-    false;
-#endif
-
-// SkipReason says why io_uring tests cannot run here (empty: they can).
-std::string SkipReason() {
-  if (!kBuiltWithLiburing) {
-    return "built without liburing";
-  }
-  std::string why;
-  return KernelHasIoUring(&why) ? std::string() : why;
-}
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::string data(n, '\0');
-  std::mt19937 rng(seed);
-  for (char& c : data) {
-    c = static_cast<char>(rng());
-  }
-  return data;
-}
 
 size_t OpenFdCount() {
   size_t n = 0;
@@ -89,229 +49,9 @@ bool ExpectRegisteredBuffers(size_t bytes) {
          (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= 4 * bytes);
 }
 
-struct Config {
-  const char* name;
-  UringOptions options;
-};
-
-void PrintTo(const Config& c, std::ostream* os) { *os << c.name; }
-
-Config MakeConfig(const char* name, uint32_t depth, size_t chunk,
-                  BufferRegistration registration, PathResolution resolution) {
-  Config c{name, {}};
-  c.options.queue_depth = depth;
-  c.options.chunk_bytes = chunk;
-  c.options.registration = registration;
-  c.options.resolution = resolution;
-  return c;
-}
-
-// Fixture shared by the contract tests: a repository with blobs/sha256 and
-// a directory outside it.
-class UringFixture : public ::testing::Test {
- protected:
-  void SetUpRepo() {
-    root_ = tmp_.path() / "repo";
-    outside_ = tmp_.path() / "outside";
-    std::filesystem::create_directories(root_ / "blobs" / "sha256");
-    std::filesystem::create_directories(outside_);
-    WriteFile(root_ / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
-    auto repo = OpenRepository(root_, "repo");
-    ASSERT_TRUE(repo.ok()) << repo.detail();
-    repo_ = std::move(repo).value();
-  }
-
-  Digest AddBlob(std::string_view content) {
-    const std::string digest = Sha256Of(content);
-    WriteFile(root_ / "blobs" / "sha256" / digest.substr(7), content);
-    return Digest::Parse(digest).value();
-  }
-
-  Digest AddBlob512(std::string_view content) {
-    const Digest d =
-        ComputeDigest(DigestAlgorithm::kSha512, base::AsBytes(content));
-    WriteFile(root_ / d.BlobPath(), content);
-    return d;
-  }
-
-  TempDir tmp_;
-  std::filesystem::path root_;
-  std::filesystem::path outside_;
-  Repository repo_;
-};
-
-// UringReaderTest runs the Reader contract (the cases of reader_test.cc)
-// against the io_uring reader in several configurations.
-class UringReaderTest : public UringFixture,
-                        public ::testing::WithParamInterface<Config> {
- protected:
-  void SetUp() override {
-    const std::string skip = SkipReason();
-    if (!skip.empty()) {
-      GTEST_SKIP() << "io_uring unavailable: " << skip;
-    }
-    SetUpRepo();
-    auto reader = NewUringReader(GetParam().options);
-    ASSERT_TRUE(reader.ok()) << reader.detail();
-    reader_ = std::move(reader).value();
-  }
-
-  IoError ReadCode(std::string_view path, size_t max = 1 << 20) {
-    auto r = reader_->ReadFile(repo_, path, max);
-    EXPECT_FALSE(r.ok()) << path;
-    return r.ok() ? IoError{} : r.code();
-  }
-
-  std::unique_ptr<Reader> reader_;
-};
-
-TEST_P(UringReaderTest, ReadsRegularFile) {
-  WriteFile(root_ / "index.json", "hello");
-  auto r = reader_->ReadFile(repo_, "index.json", 1024);
-  ASSERT_TRUE(r.ok()) << r.detail();
-  EXPECT_EQ(base::AsString(r->view()), "hello");
-  for (size_t i = 0; i < kBufferPadding; ++i) {
-    ASSERT_EQ(r->data()[r->size() + i], 0);
-  }
-}
-
-TEST_P(UringReaderTest, ReadsNestedPath) {
-  const Digest d = AddBlob("blob content");
-  auto r = reader_->ReadFile(repo_, d.BlobPath(), 1024);
-  ASSERT_TRUE(r.ok()) << r.detail();
-  EXPECT_EQ(base::AsString(r->view()), "blob content");
-}
-
-TEST_P(UringReaderTest, EmptyFile) {
-  WriteFile(root_ / "empty", "");
-  auto r = reader_->ReadFile(repo_, "empty", 1024);
-  ASSERT_TRUE(r.ok()) << r.detail();
-  EXPECT_EQ(r->size(), 0u);
-}
-
-TEST_P(UringReaderTest, MissingFile) {
-  EXPECT_EQ(ReadCode("index.json"), IoError::kNotFound);
-  EXPECT_EQ(ReadCode("nodir/file"), IoError::kNotFound);
-  EXPECT_EQ(ReadCode("oci-layout/x"), IoError::kNotFound);
-}
-
-TEST_P(UringReaderTest, SymlinksAreRefused) {
-  WriteFile(root_ / "real", "x");
-  std::filesystem::create_symlink("real", root_ / "link");
-  EXPECT_EQ(ReadCode("link"), IoError::kSymlink);
-  WriteFile(outside_ / "secret", "secret");
-  std::filesystem::create_symlink(outside_ / "secret", root_ / "abs-link");
-  std::filesystem::create_symlink("../outside/secret", root_ / "rel-link");
-  EXPECT_EQ(ReadCode("abs-link"), IoError::kSymlink);
-  EXPECT_EQ(ReadCode("rel-link"), IoError::kSymlink);
-}
-
-TEST_P(UringReaderTest, SymlinkedDirectoryComponentIsRefused) {
-  WriteFile(outside_ / std::string(128, 'a'), "x");
-  std::filesystem::create_symlink(outside_, root_ / "blobs" / "sha512");
-  auto d = Digest::Parse("sha512:" + std::string(128, 'a'));
-  ASSERT_TRUE(d.ok());
-  EXPECT_EQ(ReadCode(d->BlobPath()), IoError::kSymlink);
-  auto blob = reader_->ReadBlob(repo_, *d, 1024);
-  ASSERT_FALSE(blob.ok());
-  EXPECT_EQ(blob.code(), IoError::kSymlink);
-  auto hashed = reader_->HashBlob(repo_, *d);
-  ASSERT_FALSE(hashed.ok());
-  EXPECT_EQ(hashed.code(), IoError::kSymlink);
-}
-
-TEST_P(UringReaderTest, SymlinkedBlobsDirectoryIsRefused) {
-  std::filesystem::rename(root_ / "blobs", tmp_.path() / "moved-blobs");
-  std::filesystem::create_symlink(tmp_.path() / "moved-blobs", root_ / "blobs");
-  WriteFile(tmp_.path() / "moved-blobs" / "sha256" / "f", "x");
-  EXPECT_EQ(ReadCode("blobs/sha256/f"), IoError::kSymlink);
-}
-
-TEST_P(UringReaderTest, PathTricksAreRefused) {
-  WriteFile(outside_ / "secret", "secret");
-  WriteFile(root_ / "a" / "b", "b");
-  EXPECT_EQ(ReadCode("../outside/secret"), IoError::kOutsideRoot);
-  EXPECT_EQ(ReadCode("a/../a/b"), IoError::kOutsideRoot);
-  EXPECT_EQ(ReadCode("./a/b"), IoError::kOutsideRoot);
-  EXPECT_EQ(ReadCode("a//b"), IoError::kOutsideRoot);
-  EXPECT_EQ(ReadCode("a/b/"), IoError::kOutsideRoot);
-  EXPECT_EQ(ReadCode(""), IoError::kOutsideRoot);
-  EXPECT_EQ(ReadCode("/etc/passwd"), IoError::kOutsideRoot);
-  EXPECT_EQ(ReadCode(std::string("a/b\0x", 5)), IoError::kOutsideRoot);
-  EXPECT_TRUE(reader_->ReadFile(repo_, "a/b", 10).ok());
-}
-
-TEST_P(UringReaderTest, FifoAndDirectoryAreRefusedWithoutBlocking) {
-  ASSERT_EQ(::mkfifo((root_ / "fifo").c_str(), 0600), 0);
-  EXPECT_EQ(ReadCode("fifo"), IoError::kNotRegularFile);
-  std::filesystem::create_directories(root_ / "dir");
-  EXPECT_EQ(ReadCode("dir"), IoError::kNotRegularFile);
-  EXPECT_EQ(ReadCode("blobs"), IoError::kNotRegularFile);
-}
-
-TEST_P(UringReaderTest, TooLargeIsRefusedAndLimitIsInclusive) {
-  WriteFile(root_ / "f", std::string(100, 'x'));
-  EXPECT_EQ(ReadCode("f", 99), IoError::kTooLarge);
-  auto r = reader_->ReadFile(repo_, "f", 100);
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->size(), 100u);
-}
-
-TEST_P(UringReaderTest, SparseHugeFileIsRefusedBeforeAllocating) {
-  const int fd = ::open((root_ / "huge").c_str(), O_CREAT | O_WRONLY, 0600);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::ftruncate(fd, off_t{64} << 30), 0);
-  ::close(fd);
-  EXPECT_EQ(ReadCode("huge", kEnvelopeMaxBytes), IoError::kTooLarge);
-}
-
-TEST_P(UringReaderTest, ReadBlobVerifiesDigest) {
-  const Digest d = AddBlob("genuine");
-  auto ok = reader_->ReadBlob(repo_, d, 1024);
-  ASSERT_TRUE(ok.ok()) << ok.detail();
-  EXPECT_EQ(base::AsString(ok->view()), "genuine");
-
-  WriteFile(root_ / d.BlobPath(), "genuinf");
-  auto tampered = reader_->ReadBlob(repo_, d, 1024);
-  ASSERT_FALSE(tampered.ok());
-  EXPECT_EQ(tampered.code(), IoError::kDigestMismatch);
-
-  WriteFile(root_ / d.BlobPath(), "genu");
-  auto truncated = reader_->ReadBlob(repo_, d, 1024);
-  ASSERT_FALSE(truncated.ok());
-  EXPECT_EQ(truncated.code(), IoError::kDigestMismatch);
-}
-
-TEST_P(UringReaderTest, ReadBlobMissingAndTooLarge) {
-  auto missing = reader_->ReadBlob(
-      repo_, Digest::Parse("sha256:" + std::string(64, '0')).value(), 1024);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.code(), IoError::kNotFound);
-  const Digest d = AddBlob(std::string(2048, 'z'));
-  auto big = reader_->ReadBlob(repo_, d, 1024);
-  ASSERT_FALSE(big.ok());
-  EXPECT_EQ(big.code(), IoError::kTooLarge);
-}
-
-TEST_P(UringReaderTest, MultiChunkBlobSha256AndSha512) {
-  // 9 MiB + 1 byte: many chunks, a ring's worth in flight, a 1-byte tail.
-  const std::string data = RandomBytes(9 * kHashChunkBytes + 1, 42);
-  const Digest d256 = AddBlob(data);
-  const Digest d512 = AddBlob512(data);
-  for (const Digest& d : {d256, d512}) {
-    auto hashed = reader_->HashBlob(repo_, d);
-    ASSERT_TRUE(hashed.ok()) << hashed.detail();
-    EXPECT_EQ(hashed->digest, d);
-    EXPECT_EQ(hashed->size, data.size());
-    EXPECT_EQ(hashed->digest,
-              ComputeDigest(d.algorithm(), base::AsBytes(data)));
-    // ReadBlob hashes the chunks in order as they arrive.
-    auto whole = reader_->ReadBlob(repo_, d, 16 * kHashChunkBytes);
-    ASSERT_TRUE(whole.ok()) << whole.detail();
-    ASSERT_EQ(whole->size(), data.size());
-    EXPECT_EQ(base::AsString(whole->view()), data);
-  }
-}
+// UringReaderTest: what only the io_uring reader does, in each of its
+// configurations (the Reader contract itself is in reader_test.cc).
+class UringReaderTest : public testing::ReaderTest {};
 
 TEST_P(UringReaderTest, ExactChunkSizedFiles) {
   const size_t chunk = GetParam().options.chunk_bytes;
@@ -326,40 +66,6 @@ TEST_P(UringReaderTest, ExactChunkSizedFiles) {
     ASSERT_TRUE(whole.ok()) << whole.detail();
     EXPECT_EQ(whole->size(), n);
   }
-}
-
-TEST_P(UringReaderTest, HashBlobReportsWhatIsThereWithoutComparing) {
-  const Digest d = AddBlob("original");
-  WriteFile(root_ / d.BlobPath(), "altered content");
-  auto hashed = reader_->HashBlob(repo_, d);
-  ASSERT_TRUE(hashed.ok()) << hashed.detail();
-  EXPECT_FALSE(hashed->digest == d);
-  EXPECT_EQ(hashed->size, 15u);
-  EXPECT_EQ(hashed->digest.ToString(), Sha256Of("altered content"));
-}
-
-TEST_P(UringReaderTest, HashBlobEmptyAndSha512) {
-  const Digest empty = AddBlob("");
-  auto hashed = reader_->HashBlob(repo_, empty);
-  ASSERT_TRUE(hashed.ok());
-  EXPECT_EQ(hashed->digest, empty);
-  EXPECT_EQ(hashed->size, 0u);
-  const Digest d512 = AddBlob512("sha512 content");
-  auto h512 = reader_->HashBlob(repo_, d512);
-  ASSERT_TRUE(h512.ok()) << h512.detail();
-  EXPECT_EQ(h512->digest, d512);
-  EXPECT_TRUE(reader_->ReadBlob(repo_, d512, 1024).ok());
-}
-
-TEST_P(UringReaderTest, HashBlobRefusesFifoAndMissing) {
-  const Digest d = Digest::Parse("sha256:" + std::string(64, '1')).value();
-  auto missing = reader_->HashBlob(repo_, d);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.code(), IoError::kNotFound);
-  ASSERT_EQ(::mkfifo((root_ / d.BlobPath()).c_str(), 0600), 0);
-  auto fifo = reader_->HashBlob(repo_, d);
-  ASSERT_FALSE(fifo.ok());
-  EXPECT_EQ(fifo.code(), IoError::kNotRegularFile);
 }
 
 TEST_P(UringReaderTest, ReadsAreBatchedAndUseTheRing) {
@@ -430,26 +136,15 @@ TEST_P(UringReaderTest, ManyThreadsEachWithItsOwnRing) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Configs, UringReaderTest,
-    ::testing::Values(
-        MakeConfig("Default", 4, kHashChunkBytes, BufferRegistration::kAuto,
-                   PathResolution::kAuto),
-        MakeConfig("Unregistered", 4, kHashChunkBytes, BufferRegistration::kOff,
-                   PathResolution::kAuto),
-        MakeConfig("ComponentWalk", 8, kHashChunkBytes,
-                   BufferRegistration::kAuto, PathResolution::kComponentWalk),
-        MakeConfig("SmallChunksDepth2", 2, 4096, BufferRegistration::kAuto,
-                   PathResolution::kAuto),
-        MakeConfig("Depth1", 1, 64 * 1024, BufferRegistration::kAuto,
-                   PathResolution::kAuto)),
-    [](const auto& param_info) { return std::string(param_info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Configs, UringReaderTest,
+                         ::testing::ValuesIn(testing::UringConfigs()),
+                         testing::ConfigName);
 
 // Fault handling: short reads, -EAGAIN, read errors, files that change size.
-class UringFaultTest : public UringFixture {
+class UringFaultTest : public ReaderFixture {
  protected:
   void SetUp() override {
-    const std::string skip = SkipReason();
+    const std::string skip = testing::UringSkipReason();
     if (!skip.empty()) {
       GTEST_SKIP() << "io_uring unavailable: " << skip;
     }
@@ -657,7 +352,7 @@ TEST(UringOptionsTest, OutOfRangeOptionsAreRefused) {
 
 // Fallback: an unusable io_uring (simulated: the probe fails as under a
 // seccomp profile) gives pread with a notice for kAuto, an error for kUring.
-class FallbackTest : public UringFixture {
+class FallbackTest : public ReaderFixture {
  protected:
   void SetUp() override { SetUpRepo(); }
 };
@@ -708,7 +403,7 @@ TEST_F(FallbackTest, PreadChoiceAndAutoWhenAvailable) {
   auto hashed = (*best)->HashBlob(repo_, d);
   ASSERT_TRUE(hashed.ok()) << hashed.detail();
   EXPECT_EQ(hashed->digest, d);
-  const std::string skip = SkipReason();
+  const std::string skip = testing::UringSkipReason();
   if (skip.empty()) {
     EXPECT_TRUE(notice.empty()) << notice;
     EXPECT_GT(ThisThreadUringStats().reads_submitted, before.reads_submitted);
