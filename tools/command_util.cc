@@ -16,6 +16,10 @@ std::string BadFormatMessage(const std::string& value) {
   return "--format must be text or json, not \"" + value + "\"";
 }
 
+std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
 void Print(std::FILE* f, const std::string& s) {
   std::fwrite(s.data(), 1, s.size(), f);
 }

@@ -5,11 +5,13 @@
 // errors and the CLI11 parse of a whole command line in tests.
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace trustgate::tools {
@@ -26,6 +28,9 @@ std::optional<OutputFormat> ParseOutputFormat(const std::string& text);
 // BadFormatMessage says that `value` is not a --format ParseOutputFormat
 // reads.
 std::string BadFormatMessage(const std::string& value);
+
+// Plural is "1 repository" or "3 repositories": `n`, then `one` or `many`.
+std::string Plural(uint64_t n, std::string_view one, std::string_view many);
 
 // Print writes `s` to `f` as it is.
 void Print(std::FILE* f, const std::string& s);

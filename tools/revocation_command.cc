@@ -39,10 +39,6 @@ std::optional<std::chrono::milliseconds> Timeout(double seconds) {
       static_cast<int64_t>(std::llround(seconds * 1000)));
 }
 
-std::string Plural(uint64_t n, const char* word) {
-  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
-}
-
 }  // namespace
 
 RevocationCommands::RevocationCommands(CLI::App& app, std::FILE* out,
@@ -145,10 +141,11 @@ int RevocationCommands::RunPrefetch() {
   const uint64_t failed = report->failed();
   const uint64_t fetched = report->items.size() - failed;
   text += std::to_string(fetched) + " fetched, " + std::to_string(failed) +
-          " failed (" + Plural(report->certificates, "certificate") + ", " +
-          Plural(report->signatures, "signature") + ", " +
-          Plural(report->repositories, "repository") + ") into " + a.out_dir +
-          "\n";
+          " failed (" +
+          Plural(report->certificates, "certificate", "certificates") + ", " +
+          Plural(report->signatures, "signature", "signatures") + ", " +
+          Plural(report->repositories, "repository", "repositories") +
+          ") into " + a.out_dir + "\n";
   Print(out_, text);
   return failed == 0 ? kExitOk : kExitFailed;
 }

@@ -35,10 +35,6 @@ int BadInput(std::FILE* err, const std::string& command,
   return UsageError(err, "rotation " + command, message);
 }
 
-std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
-  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
-}
-
 constexpr char kLimitsNote[] =
     "Limits: the index records only the signature that verified each "
     "artifact (trustgate, like notation, stops at the first passing "
