@@ -136,6 +136,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -223,6 +224,18 @@ std::filesystem::path PluginExecutablePath(
 // DefaultPluginDir returns `<config_dir>/plugins` (plugin-extensibility.md
 // "Plugin installation path": $XDG_CONFIG_HOME/notation/plugins on Unix).
 std::filesystem::path DefaultPluginDir(const std::filesystem::path& config_dir);
+
+// ParsePluginDuration parses a --plugin-timeout / --plugin-cache-ttl
+// value: "0", or one or more <digits><unit> groups with units d, h, m, s
+// and ms, largest first ("30s", "1h30m", "500ms", "24h"). nullopt for
+// anything else or more than 100 years.
+std::optional<std::chrono::milliseconds> ParsePluginDuration(
+    std::string_view text);
+
+// ParsePluginConfigEntry splits a --plugin-config "key=value" at the first
+// '='; nullopt when there is no '=' or the key is empty.
+std::optional<std::pair<std::string, std::string>> ParsePluginConfigEntry(
+    std::string_view text);
 
 // PluginConfig is the run's --plugin-config key=value pairs, sent as the
 // requests' pluginConfig object (keys in byte order, as Go marshals maps).
