@@ -98,15 +98,20 @@
 //
 // Integration (the per-signature sequence, as notation-go processSignature)
 // ----------------------------------------------------------------------
-// After integrity, for an envelope naming a plugin: Resolve() (an error
-// fails the signature with reason `plugin` at every level). Skip the native
-// trusted-identity step when the plugin Has(kTrustedIdentity) and the native
-// revocation step when it Has(kRevocationCheck). After the native steps:
-// RunVerification(). PluginOutcome::error fails the signature (reason
-// `plugin`, finding code ToString(code)) at every level; a TRUSTED_IDENTITY
-// result is the trustedIdentity check (kFail: reason `trusted-identity`), a
-// REVOCATION_CHECK result the revocation check (kFail: reason
-// `revocation`); kLogged results are logged.
+// engine/verifier.cc, after integrity, for an envelope naming a plugin:
+// Resolve() (an error fails the signature with reason `plugin` at every
+// level). The native trusted-identity step is skipped when the plugin
+// Has(kTrustedIdentity), the native revocation step when it
+// Has(kRevocationCheck). After the native steps: RunVerification().
+// PluginOutcome::error fails the signature (reason `plugin`, finding code
+// ToString(code), validations.plugin `fail`) at every level. A
+// TRUSTED_IDENTITY result is the trustedIdentity check (enforced failure:
+// reason `trusted-identity`), a REVOCATION_CHECK result the revocation
+// check (enforced failure: reason `revocation`); validations.plugin is
+// `fail` with an enforced failure, `logged` with only logged ones, `pass`
+// when every result succeeded, `skipped` when nothing was asked. The
+// signature's `plugin` output object records name, version, capabilities
+// and whether the answer came from the cache.
 //
 // Result cache
 // ------------

@@ -159,7 +159,7 @@ int RunVerifyCommand(const VerifyArgs& args) {
       static_cast<size_t>(args.plugin_jobs) > engine::kMaxPluginJobs) {
     return Usage("--plugin-jobs must be between 1 and " +
                  std::to_string(engine::kMaxPluginJobs) +
-                 " (default: the worker count)");
+                 " (0 or omitted: the worker count)");
   }
   options.plugins.jobs = static_cast<size_t>(args.plugin_jobs);
   for (const std::string& entry : args.plugin_config) {
