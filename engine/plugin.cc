@@ -1396,6 +1396,7 @@ struct PluginRunner::Impl {
   std::deque<std::function<void()>> queue;
   bool stopping = false;
   std::vector<std::thread> threads;
+  std::once_flag started;
 
   std::mutex index_mu;
   std::optional<VerdictIndex> index;
@@ -1465,6 +1466,9 @@ struct PluginRunner::Impl {
   }
 
   void Post(std::function<void()> job) {
+    // The dispatcher threads start with the first plugin call: a run
+    // whose signatures name no plugin starts none.
+    std::call_once(started, [this] { Start(options.jobs); });
     {
       std::lock_guard<std::mutex> lock(queue_mu);
       queue.push_back(std::move(job));
@@ -1908,7 +1912,6 @@ base::Result<std::unique_ptr<PluginRunner>, PluginError> PluginRunner::Create(
       }
     }
   }
-  impl->Start(jobs);
   return std::unique_ptr<PluginRunner>(new PluginRunner(std::move(impl)));
 }
 

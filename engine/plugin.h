@@ -366,9 +366,9 @@ struct PluginStats {
 // per run. Destroy it only after every call has returned.
 class PluginRunner {
  public:
-  // Create starts the dispatcher threads and opens the index (kCache when
-  // it cannot be opened read-write). Expired cache rows (older than the
-  // TTL at `now`) are deleted.
+  // Create opens the index (kCache when it cannot be opened read-write)
+  // and deletes cache rows older than the TTL at `now`. The dispatcher
+  // threads start with the first plugin call.
   static base::Result<std::unique_ptr<PluginRunner>, PluginError> Create(
       PluginRunnerOptions options, base::Time now);
 

@@ -398,6 +398,14 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
     for (const std::string& w : plugins->TakeWarnings()) {
       std::fprintf(options.err, "trustgate: warning: %s\n", w.c_str());
     }
+    const PluginStats ps = plugins->stats();
+    if (!options.quiet && ps.verify_invocations + ps.verify_cache_hits > 0) {
+      std::fprintf(options.err,
+                   "trustgate: plugins: %llu verify-signature processes, "
+                   "%llu answers from the index cache\n",
+                   static_cast<unsigned long long>(ps.verify_invocations),
+                   static_cast<unsigned long long>(ps.verify_cache_hits));
+    }
   }
   result.blob_bytes_hashed = blob_bytes.load();
   result.summary.signatures_verified = verifier.signatures_verified();
