@@ -25,6 +25,7 @@
 #include <functional>
 #include <limits>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -116,54 +117,6 @@ size_t Utf8Length(std::string_view s, size_t i) {
     }
   }
   return n;
-}
-
-// AppendJsonString appends `s` as a JSON string; invalid UTF-8 becomes
-// U+FFFD, as Go's encoding/json does.
-void AppendJsonString(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out->append("\\\"");
-          break;
-        case '\\':
-          out->append("\\\\");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        default:
-          if (c < 0x20 || c == 0x7f) {
-            out->append("\\u00");
-            out->push_back(kHex[c >> 4]);
-            out->push_back(kHex[c & 0xf]);
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
-    }
-    const size_t n = Utf8Length(s, i);
-    if (n == 0) {
-      out->append("\\ufffd");
-      ++i;
-    } else {
-      out->append(s.substr(i, n));
-      i += n;
-    }
-  }
-  out->push_back('"');
 }
 
 // Sanitize makes plugin text safe to quote in a one-line message: control
@@ -574,6 +527,72 @@ std::optional<int> ComparePluginVersions(std::string_view a,
   return ComparePre(pa->pre, pb->pre);
 }
 
+std::optional<std::chrono::milliseconds> ParsePluginDuration(
+    std::string_view text) {
+  if (text == "0") {
+    return std::chrono::milliseconds(0);
+  }
+  struct Unit {
+    std::string_view name;
+    int64_t ms;
+  };
+  // Longest names first where one is a prefix of another ("ms" / "m").
+  static constexpr Unit kUnits[] = {
+      {"d", 86400000}, {"h", 3600000}, {"ms", 1}, {"m", 60000}, {"s", 1000}};
+  constexpr int64_t kMax = int64_t{100} * 365 * 86400000;
+  int64_t total = 0;
+  int64_t last_unit = std::numeric_limits<int64_t>::max();
+  size_t i = 0;
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  while (i < text.size()) {
+    int64_t n = 0;
+    const size_t digits_start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (n > kMax) {
+        return std::nullopt;
+      }
+      n = n * 10 + (text[i] - '0');
+      ++i;
+    }
+    if (i == digits_start) {
+      return std::nullopt;
+    }
+    const Unit* unit = nullptr;
+    for (const Unit& u : kUnits) {
+      if (text.substr(i, u.name.size()) == u.name &&
+          (u.name != "m" || text.substr(i, 2) != "ms")) {
+        unit = &u;
+        break;
+      }
+    }
+    if (unit == nullptr || unit->ms >= last_unit) {
+      return std::nullopt;
+    }
+    i += unit->name.size();
+    last_unit = unit->ms;
+    if (n > kMax / unit->ms) {
+      return std::nullopt;
+    }
+    total += n * unit->ms;
+    if (total > kMax) {
+      return std::nullopt;
+    }
+  }
+  return std::chrono::milliseconds(total);
+}
+
+std::optional<std::pair<std::string, std::string>> ParsePluginConfigEntry(
+    std::string_view text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::string(text.substr(0, eq)),
+                        std::string(text.substr(eq + 1)));
+}
+
 bool IsValidPluginName(std::string_view name) {
   if (name.empty() || name.size() > kMaxPluginNameBytes || name == "." ||
       name == "..") {
@@ -833,58 +852,60 @@ base::Result<PluginProcessOutput, PluginError> RunPluginProcess(
   return output;
 }
 
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+
+// ConfigJson returns the pluginConfig object (keys in byte order, as Go
+// marshals a map[string]string).
+OrderedJson ConfigJson(const PluginConfig& config) {
+  OrderedJson j = OrderedJson::object();
+  for (const auto& [k, v] : config) {
+    j[k] = v;
+  }
+  return j;
+}
+
+// Dump serializes a request; invalid UTF-8 becomes U+FFFD, as Go's
+// encoding/json does.
+std::string Dump(const OrderedJson& j) {
+  return j.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
+
+}  // namespace
+
 std::string BuildMetadataRequest(const PluginConfig* config) {
   // notation-plugin-framework-go GetMetadataRequest: pluginConfig,
   // omitted when empty.
-  std::string j = "{";
+  OrderedJson j = OrderedJson::object();
   if (config != nullptr && !config->empty()) {
-    j += "\"pluginConfig\":{";
-    bool first = true;
-    for (const auto& [k, v] : *config) {
-      if (!first) {
-        j += ',';
-      }
-      first = false;
-      AppendJsonString(&j, k);
-      j += ':';
-      AppendJsonString(&j, v);
-    }
-    j += '}';
+    j["pluginConfig"] = ConfigJson(*config);
   }
-  j += '}';
-  return j;
+  return Dump(j);
 }
 
 std::string BuildVerifySignatureRequest(
     const PluginCall& call, std::span<const PluginCapability> asked) {
   const crypto::Envelope& e = *call.envelope;
-  std::string j;
-  j.reserve(4096);
   // plugin-extensibility.md "verify-signature command" request;
   // notation-plugin-framework-go VerifySignatureRequest; values as
   // notation-go executePlugin fills them.
-  j += "{\"contractVersion\":";
-  AppendJsonString(&j, kPluginContractVersion);
-  j += ",\"signature\":{\"criticalAttributes\":{\"contentType\":";
-  AppendJsonString(&j, e.content_type);
-  j += ",\"signingScheme\":";
-  AppendJsonString(&j, crypto::ToString(e.scheme));
+  OrderedJson critical = OrderedJson::object();
+  critical["contentType"] = e.content_type;
+  critical["signingScheme"] = crypto::ToString(e.scheme);
   if (e.expiry) {
-    j += ",\"expiry\":";
-    AppendJsonString(&j, base::FormatRfc3339(*e.expiry));
+    critical["expiry"] = base::FormatRfc3339(*e.expiry);
   }
   // notation-go: the authentic signing time only under the
   // signingAuthority scheme.
   if (e.scheme == crypto::SigningScheme::kX509SigningAuthority &&
       e.authentic_signing_time) {
-    j += ",\"authenticSigningTime\":";
-    AppendJsonString(&j, base::FormatRfc3339(*e.authentic_signing_time));
+    critical["authenticSigningTime"] =
+        base::FormatRfc3339(*e.authentic_signing_time);
   }
-  j += ",\"verificationPlugin\":";
-  AppendJsonString(&j, call.plugin);
+  critical["verificationPlugin"] = call.plugin;
   if (call.min_version) {
-    j += ",\"verificationPluginMinVersion\":";
-    AppendJsonString(&j, *call.min_version);
+    critical["verificationPluginMinVersion"] = *call.min_version;
   }
   // Extended attributes: every one with a text key, critical or not
   // (notation-go getNonPluginExtendedCriticalAttributes keeps them all; the
@@ -896,72 +917,60 @@ std::string BuildVerifySignatureRequest(
       attributes.push_back(&a);
     }
   }
+  OrderedJson unprocessed = OrderedJson::array();
   if (!attributes.empty()) {
     std::vector<const crypto::ExtendedAttribute*> sorted = attributes;
     std::stable_sort(
         sorted.begin(), sorted.end(),
         [](const auto* x, const auto* y) { return x->key < y->key; });
-    j += ",\"extendedAttributes\":{";
-    for (size_t i = 0; i < sorted.size(); ++i) {
-      if (i != 0) {
-        j += ',';
+    OrderedJson extended = OrderedJson::object();
+    for (const crypto::ExtendedAttribute* a : sorted) {
+      // `value` is JSON text (crypto/envelope.h); anything else is sent as
+      // the string it is.
+      OrderedJson value =
+          a->value.empty()
+              ? OrderedJson(nullptr)
+              : OrderedJson::parse(a->value, nullptr, /*allow_exceptions=*/
+                                   false);
+      if (value.is_discarded()) {
+        value = a->value;
       }
-      AppendJsonString(&j, sorted[i]->key);
-      j += ':';
-      j += sorted[i]->value.empty() ? std::string_view("null")
-                                    : std::string_view(sorted[i]->value);
+      extended[a->key] = std::move(value);
     }
-    j += '}';
-  }
-  j += "},\"unprocessedAttributes\":[";
-  for (size_t i = 0; i < attributes.size(); ++i) {
-    if (i != 0) {
-      j += ',';
+    critical["extendedAttributes"] = std::move(extended);
+    for (const crypto::ExtendedAttribute* a : attributes) {
+      unprocessed.push_back(a->key);
     }
-    AppendJsonString(&j, attributes[i]->key);
   }
   // certificateChain: Go marshals [][]byte as standard base64 strings.
-  j += "],\"certificateChain\":[";
-  for (size_t i = 0; i < e.certificate_der.size(); ++i) {
-    if (i != 0) {
-      j += ',';
-    }
-    j += '"';
-    j += crypto::EncodeBase64(e.certificate_der[i],
-                              crypto::Base64Variant::kStandardPadded);
-    j += '"';
+  OrderedJson chain = OrderedJson::array();
+  for (const base::Bytes& der : e.certificate_der) {
+    chain.push_back(
+        crypto::EncodeBase64(der, crypto::Base64Variant::kStandardPadded));
   }
-  j += "]},\"trustPolicy\":{\"trustedIdentities\":[";
-  for (size_t i = 0; i < call.trusted_identities.size(); ++i) {
-    if (i != 0) {
-      j += ',';
-    }
-    AppendJsonString(&j, call.trusted_identities[i].raw);
+  OrderedJson signature = OrderedJson::object();
+  signature["criticalAttributes"] = std::move(critical);
+  signature["unprocessedAttributes"] = std::move(unprocessed);
+  signature["certificateChain"] = std::move(chain);
+  OrderedJson identities = OrderedJson::array();
+  for (const policy::TrustedIdentity& t : call.trusted_identities) {
+    identities.push_back(t.raw);
   }
-  j += "],\"signatureVerification\":[";
-  for (size_t i = 0; i < asked.size(); ++i) {
-    if (i != 0) {
-      j += ',';
-    }
-    AppendJsonString(&j, ToString(asked[i]));
+  OrderedJson capabilities = OrderedJson::array();
+  for (PluginCapability c : asked) {
+    capabilities.push_back(ToString(c));
   }
-  j += "]}";
+  OrderedJson policy = OrderedJson::object();
+  policy["trustedIdentities"] = std::move(identities);
+  policy["signatureVerification"] = std::move(capabilities);
+  OrderedJson j = OrderedJson::object();
+  j["contractVersion"] = kPluginContractVersion;
+  j["signature"] = std::move(signature);
+  j["trustPolicy"] = std::move(policy);
   if (call.config != nullptr && !call.config->empty()) {
-    j += ",\"pluginConfig\":{";
-    bool first = true;
-    for (const auto& [k, v] : *call.config) {
-      if (!first) {
-        j += ',';
-      }
-      first = false;
-      AppendJsonString(&j, k);
-      j += ':';
-      AppendJsonString(&j, v);
-    }
-    j += '}';
+    j["pluginConfig"] = ConfigJson(*call.config);
   }
-  j += '}';
-  return j;
+  return Dump(j);
 }
 
 base::Result<PluginInfo, PluginError> ParseMetadataResponse(
@@ -1387,6 +1396,7 @@ struct PluginRunner::Impl {
   std::deque<std::function<void()>> queue;
   bool stopping = false;
   std::vector<std::thread> threads;
+  std::once_flag started;
 
   std::mutex index_mu;
   std::optional<VerdictIndex> index;
@@ -1456,6 +1466,9 @@ struct PluginRunner::Impl {
   }
 
   void Post(std::function<void()> job) {
+    // The dispatcher threads start with the first plugin call: a run
+    // whose signatures name no plugin starts none.
+    std::call_once(started, [this] { Start(options.jobs); });
     {
       std::lock_guard<std::mutex> lock(queue_mu);
       queue.push_back(std::move(job));
@@ -1899,7 +1912,6 @@ base::Result<std::unique_ptr<PluginRunner>, PluginError> PluginRunner::Create(
       }
     }
   }
-  impl->Start(jobs);
   return std::unique_ptr<PluginRunner>(new PluginRunner(std::move(impl)));
 }
 

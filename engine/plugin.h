@@ -98,15 +98,20 @@
 //
 // Integration (the per-signature sequence, as notation-go processSignature)
 // ----------------------------------------------------------------------
-// After integrity, for an envelope naming a plugin: Resolve() (an error
-// fails the signature with reason `plugin` at every level). Skip the native
-// trusted-identity step when the plugin Has(kTrustedIdentity) and the native
-// revocation step when it Has(kRevocationCheck). After the native steps:
-// RunVerification(). PluginOutcome::error fails the signature (reason
-// `plugin`, finding code ToString(code)) at every level; a TRUSTED_IDENTITY
-// result is the trustedIdentity check (kFail: reason `trusted-identity`), a
-// REVOCATION_CHECK result the revocation check (kFail: reason
-// `revocation`); kLogged results are logged.
+// engine/verifier.cc, after integrity, for an envelope naming a plugin:
+// Resolve() (an error fails the signature with reason `plugin` at every
+// level). The native trusted-identity step is skipped when the plugin
+// Has(kTrustedIdentity), the native revocation step when it
+// Has(kRevocationCheck). After the native steps: RunVerification().
+// PluginOutcome::error fails the signature (reason `plugin`, finding code
+// ToString(code), validations.plugin `fail`) at every level. A
+// TRUSTED_IDENTITY result is the trustedIdentity check (enforced failure:
+// reason `trusted-identity`), a REVOCATION_CHECK result the revocation
+// check (enforced failure: reason `revocation`); validations.plugin is
+// `fail` with an enforced failure, `logged` with only logged ones, `pass`
+// when every result succeeded, `skipped` when nothing was asked. The
+// signature's `plugin` output object records name, version, capabilities
+// and whether the answer came from the cache.
 //
 // Result cache
 // ------------
@@ -136,6 +141,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -223,6 +229,18 @@ std::filesystem::path PluginExecutablePath(
 // DefaultPluginDir returns `<config_dir>/plugins` (plugin-extensibility.md
 // "Plugin installation path": $XDG_CONFIG_HOME/notation/plugins on Unix).
 std::filesystem::path DefaultPluginDir(const std::filesystem::path& config_dir);
+
+// ParsePluginDuration parses a --plugin-timeout / --plugin-cache-ttl
+// value: "0", or one or more <digits><unit> groups with units d, h, m, s
+// and ms, largest first ("30s", "1h30m", "500ms", "24h"). nullopt for
+// anything else or more than 100 years.
+std::optional<std::chrono::milliseconds> ParsePluginDuration(
+    std::string_view text);
+
+// ParsePluginConfigEntry splits a --plugin-config "key=value" at the first
+// '='; nullopt when there is no '=' or the key is empty.
+std::optional<std::pair<std::string, std::string>> ParsePluginConfigEntry(
+    std::string_view text);
 
 // PluginConfig is the run's --plugin-config key=value pairs, sent as the
 // requests' pluginConfig object (keys in byte order, as Go marshals maps).
@@ -348,9 +366,9 @@ struct PluginStats {
 // per run. Destroy it only after every call has returned.
 class PluginRunner {
  public:
-  // Create starts the dispatcher threads and opens the index (kCache when
-  // it cannot be opened read-write). Expired cache rows (older than the
-  // TTL at `now`) are deleted.
+  // Create opens the index (kCache when it cannot be opened read-write)
+  // and deletes cache rows older than the TTL at `now`. The dispatcher
+  // threads start with the first plugin call.
   static base::Result<std::unique_ptr<PluginRunner>, PluginError> Create(
       PluginRunnerOptions options, base::Time now);
 

@@ -78,6 +78,14 @@ Json SignatureToJson(const SignatureVerdict& s) {
     revocation.push_back(std::move(entry));
   }
   j["revocation"] = std::move(revocation);
+  if (s.plugin) {
+    Json plugin = Json::object();
+    plugin["name"] = s.plugin->name;
+    plugin["version"] = StringOrNull(s.plugin->version);
+    plugin["capabilities"] = s.plugin->capabilities;
+    plugin["cached"] = s.plugin->cached;
+    j["plugin"] = std::move(plugin);
+  }
   return j;
 }
 
@@ -294,6 +302,22 @@ base::Result<SignatureVerdict, ReportError> SignatureFromJson(
       TG_ASSIGN_OR_RETURN(entry.source, er.String("source"));
       s.revocation.push_back(std::move(entry));
     }
+  }
+  if (const Json* plugin = r.Find("plugin")) {
+    if (!plugin->is_object()) {
+      return r.Bad("plugin", "an object");
+    }
+    Reader pr(*plugin, r.Path("plugin"));
+    PluginUse use;
+    TG_ASSIGN_OR_RETURN(use.name, pr.String("name"));
+    TG_ASSIGN_OR_RETURN(use.version, pr.NullableString("version", true));
+    TG_ASSIGN_OR_RETURN(use.capabilities, pr.StringArray("capabilities"));
+    TG_ASSIGN_OR_RETURN(const Json* cached, pr.Required("cached"));
+    if (!cached->is_boolean()) {
+      return pr.Bad("cached", "a boolean");
+    }
+    use.cached = cached->get<bool>();
+    s.plugin = std::move(use);
   }
   return s;
 }

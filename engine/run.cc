@@ -325,10 +325,31 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
   for (const std::string& w : revocation.value()->TakeWarnings()) {
     std::fprintf(options.err, "trustgate: warning: %s\n", w.c_str());
   }
+  // One plugin runner per run: metadata once per plugin, a bounded set of
+  // dispatcher threads, answers cached in the index.
+  std::unique_ptr<PluginRunner> plugins;
+  if (!options.plugins.plugin_dir.empty()) {
+    PluginRunnerOptions plugin_options = options.plugins;
+    plugin_options.index_path = options.index_path;
+    if (plugin_options.jobs == 0) {
+      plugin_options.jobs = static_cast<size_t>(jobs);
+    }
+    auto created = PluginRunner::Create(
+        std::move(plugin_options),
+        std::chrono::time_point_cast<std::chrono::microseconds>(
+            std::chrono::system_clock::now()));
+    if (!created.ok()) {
+      std::fprintf(options.err, "trustgate: verification plugins: %s\n",
+                   created.detail().c_str());
+      result.exit_code = 2;
+      return result;
+    }
+    plugins = std::move(created).value();
+  }
   std::unique_ptr<io::Reader> reader = io::NewPreadReader();
   ChainCache chains(config.policy, config.store);
   Verifier verifier(config.policy, config.store, chains, *reader,
-                    options.verifier, revocation.value().get());
+                    options.verifier, revocation.value().get(), plugins.get());
   ReportWriter report(options.out, options.format);
   bool write_failed = false;
   std::atomic<uint64_t> blob_bytes{0};
@@ -390,6 +411,19 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
               }));
 
   progress.reset();  // clear the status line before the summary
+  if (plugins != nullptr) {
+    for (const std::string& w : plugins->TakeWarnings()) {
+      std::fprintf(options.err, "trustgate: warning: %s\n", w.c_str());
+    }
+    const PluginStats ps = plugins->stats();
+    if (!options.quiet && ps.verify_invocations + ps.verify_cache_hits > 0) {
+      std::fprintf(options.err,
+                   "trustgate: plugins: %llu verify-signature processes, "
+                   "%llu answers from the index cache\n",
+                   static_cast<unsigned long long>(ps.verify_invocations),
+                   static_cast<unsigned long long>(ps.verify_cache_hits));
+    }
+  }
   result.blob_bytes_hashed = blob_bytes.load();
   result.summary.signatures_verified = verifier.signatures_verified();
   result.summary.elapsed_seconds =

@@ -13,6 +13,7 @@
 
 #include "base/result.h"
 #include "engine/config.h"
+#include "engine/plugin.h"
 #include "engine/report.h"
 #include "engine/revocation.h"
 #include "engine/verifier.h"
@@ -48,6 +49,12 @@ struct RunOptions {
   // cache, the index, HTTP unless offline). index_path is filled in from
   // the run's index.
   RevocationOptions revocation;
+  // plugins: the verification plugin runner's options (--plugin-dir,
+  // --plugin-timeout, --plugin-jobs, --plugin-cache-ttl); jobs 0 = the
+  // worker count; index_path is filled in from the run's index. An empty
+  // plugin_dir runs no plugins (signatures naming one fail `plugin`).
+  // --plugin-config is VerifierOptions::plugin_config.
+  PluginRunnerOptions plugins;
   // quiet: no live progress line (otherwise shown while it runs, only when
   // `err` is a terminal: repositories and artifacts done, verifications
   // per second, ETA) and no summary line on `err`.

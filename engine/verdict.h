@@ -84,6 +84,16 @@ struct RevocationEntry {
   std::string source;       // "crl-dir" | "cache" | "index" | "http" | "none"
 };
 
+// PluginUse says which verification plugin a signature named and what it
+// was (output addition `plugin`, present only when the envelope names one).
+struct PluginUse {
+  std::string name;
+  std::string version;  // empty when the plugin could not be resolved
+  // capabilities: its SIGNATURE_VERIFIER capabilities (wire names).
+  std::vector<std::string> capabilities;
+  bool cached = false;  // the verify-signature answer came from the index
+};
+
 // SignatureVerdict is the outcome of one signature manifest.
 struct SignatureVerdict {
   std::string digest;    // signature manifest digest "<alg>:<hex>"
@@ -102,6 +112,7 @@ struct SignatureVerdict {
   // revocation: per certificate of the signing chain (and the TSA chain),
   // leaf first, when revocation was checked.
   std::vector<RevocationEntry> revocation;
+  std::optional<PluginUse> plugin;  // the verification plugin named, if any
   // reason: ok, or the reason of the first enforced failure.
   Reason reason = Reason::kOk;
   std::string error;  // message of the enforced failure, empty when ok

@@ -1,6 +1,8 @@
 #include "engine/verifier.h"
 
 #include <algorithm>
+#include <chrono>
+#include <utility>
 #include <vector>
 
 #include "crypto/crl.h"
@@ -51,6 +53,9 @@ class Steps {
 
   void Pass(Check check) { Set(check, CheckStatus::kPass, {}, {}); }
   void Skip(Check check) { Set(check, CheckStatus::kSkipped, {}, {}); }
+  // Record sets a check's status without a finding (the finding is on the
+  // check that failed, e.g. the plugin's step when a result it gave fails).
+  void Record(Check check, CheckStatus status) { Set(check, status, {}, {}); }
 
   // Fail records a failed check under `action`; returns true when the
   // failure is enforced (the signature is rejected with `reason`).
@@ -84,6 +89,11 @@ class Steps {
 };
 
 std::string TimeText(base::Time t) { return base::FormatRfc3339(t); }
+
+base::Time WallNow() {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now());
+}
 
 bool IsPluginHeader(std::string_view key) {
   return key == "io.cncf.notary.verificationPlugin" ||
@@ -236,13 +246,14 @@ BlobCache::State BlobCache::Check(io::Reader& reader,
 Verifier::Verifier(const policy::TrustPolicy& policy,
                    const policy::TrustStore& store, ChainCache& chains,
                    io::Reader& reader, VerifierOptions options,
-                   RevocationChecker* revocation)
+                   RevocationChecker* revocation, PluginRunner* plugins)
     : policy_(policy),
       store_(store),
       chains_(chains),
       reader_(reader),
-      options_(options),
-      revocation_(revocation) {}
+      options_(std::move(options)),
+      revocation_(revocation),
+      plugins_(plugins) {}
 
 ChainRevocation Verifier::CheckRevocation(
     std::span<const crypto::CertificatePtr> chain, const char* label,
@@ -417,16 +428,45 @@ SignatureVerdict Verifier::VerifySignature(
   }
   steps.Pass(Check::kIntegrity);
 
-  // plugin-extensibility.md: a signature naming a verification plugin
-  // needs it; a missing plugin fails the signature at any level.
+  // plugin-extensibility.md "Verification workflow using plugin" step 1
+  // (notation-go processSignature: right after integrity): the named
+  // plugin must be installed, new enough, and able to verify. Any problem
+  // fails the signature at every level.
+  std::optional<PluginInfo> plugin;
   if (envelope.verification_plugin.has_value()) {
-    steps.Fail(Check::kPlugin, Action::kEnforce, Reason::kPlugin,
-               "plugin-not-installed",
-               "the signature requires verification plugin \"" +
-                   *envelope.verification_plugin +
-                   "\", which this build of trustgate cannot run yet");
-    return sv;
+    sv.plugin = PluginUse{*envelope.verification_plugin, {}, {}, false};
+    if (plugins_ == nullptr) {
+      steps.Fail(Check::kPlugin, Action::kEnforce, Reason::kPlugin,
+                 std::string(ToString(PluginError::kNotInstalled)),
+                 "the signature requires verification plugin \"" +
+                     *envelope.verification_plugin +
+                     "\", and no plugin directory is configured");
+      return sv;
+    }
+    std::optional<std::string_view> min_version;
+    if (envelope.verification_plugin_min_version.has_value()) {
+      min_version = *envelope.verification_plugin_min_version;
+    }
+    auto resolved =
+        plugins_->Resolve(*envelope.verification_plugin, min_version,
+                          &options_.plugin_config, WallNow());
+    if (!resolved.ok()) {
+      steps.Fail(Check::kPlugin, Action::kEnforce, Reason::kPlugin,
+                 std::string(ToString(resolved.code())), resolved.detail());
+      return sv;
+    }
+    plugin = std::move(resolved).value();
+    sv.plugin->version = plugin->version;
+    for (PluginCapability c : plugin->capabilities) {
+      sv.plugin->capabilities.emplace_back(ToString(c));
+    }
   }
+  // A plugin with TRUSTED_IDENTITY / REVOCATION_CHECK replaces the native
+  // step (notation-go processSignature).
+  const bool plugin_identity =
+      plugin.has_value() && plugin->Has(PluginCapability::kTrustedIdentity);
+  const bool plugin_revocation =
+      plugin.has_value() && plugin->Has(PluginCapability::kRevocationCheck);
 
   // Authenticity (trust store) and trusted identity share one action.
   const policy::StoreType store_type =
@@ -448,7 +488,9 @@ SignatureVerdict Verifier::VerifySignature(
                           trust.authenticity_detail)) {
       return sv;
     }
-    if (trust.identity_ok) {
+    if (plugin_identity) {
+      // Decided by the plugin below.
+    } else if (trust.identity_ok) {
       steps.Pass(Check::kTrustedIdentity);
     } else if (steps.Fail(Check::kTrustedIdentity, authenticity,
                           Reason::kTrustedIdentity, "identity-mismatch",
@@ -548,6 +590,8 @@ SignatureVerdict Verifier::VerifySignature(
   const Action revocation = statement.ActionFor(Validation::kRevocation);
   if (revocation == Action::kSkip) {
     steps.Skip(Check::kRevocation);
+  } else if (plugin_revocation) {
+    // Decided by the plugin below.
   } else {
     std::optional<base::Time> authentic_time;
     if (envelope.scheme == crypto::SigningScheme::kX509SigningAuthority) {
@@ -570,7 +614,72 @@ SignatureVerdict Verifier::VerifySignature(
       }
     }
   }
-  steps.Skip(Check::kPlugin);
+  if (!plugin.has_value()) {
+    steps.Skip(Check::kPlugin);
+    sv.reason = Reason::kOk;
+    return sv;
+  }
+
+  // plugin-extensibility.md steps 5 and 6: verify-signature after the
+  // native checks it does not replace (notation-go executePlugin and
+  // processPluginResponse).
+  PluginCall call;
+  call.plugin = *envelope.verification_plugin;
+  if (envelope.verification_plugin_min_version.has_value()) {
+    call.min_version = *envelope.verification_plugin_min_version;
+  }
+  call.envelope = &envelope;
+  call.trusted_identities = statement.trusted_identities;
+  call.trusted_identity_action = authenticity;
+  call.revocation_action = revocation;
+  call.config = &options_.plugin_config;
+  call.signature_digest = sv.digest;
+  call.now = WallNow();
+  PluginOutcome outcome = plugins_->RunVerification(call);
+  sv.plugin->cached = outcome.cached;
+  if (outcome.error.has_value()) {
+    // An error, crash, timeout or unusable answer: never a pass.
+    steps.Fail(Check::kPlugin, Action::kEnforce, Reason::kPlugin,
+               std::string(ToString(outcome.error->code)),
+               outcome.error->detail);
+    return sv;
+  }
+  CheckStatus plugin_status =
+      outcome.asked.empty() ? CheckStatus::kSkipped : CheckStatus::kPass;
+  for (const PluginCapabilityResult& r : outcome.results) {
+    const bool identity = r.capability == PluginCapability::kTrustedIdentity;
+    const Check check = identity ? Check::kTrustedIdentity : Check::kRevocation;
+    if (r.success) {
+      steps.Pass(check);
+      // A plugin's revocation answer is reused for the cache TTL.
+      const auto ttl = plugins_->options().cache_ttl;
+      if (!identity && revocation == Action::kEnforce && ttl.count() > 0) {
+        MinInto(&sv.valid_until,
+                options_.at +
+                    std::chrono::duration_cast<std::chrono::microseconds>(ttl));
+      }
+      continue;
+    }
+    // notation-go: a TRUSTED_IDENTITY failure is an authenticity failure, a
+    // REVOCATION_CHECK failure a revocation failure, each under its action.
+    const std::string detail =
+        std::string(identity ? "trusted identity verification"
+                             : "revocation check") +
+        " by verification plugin \"" + outcome.plugin +
+        "\" failed with reason \"" + r.reason + "\"";
+    if (steps.Fail(
+            check, r.action,
+            identity ? Reason::kTrustedIdentity : Reason::kRevocation,
+            identity ? "plugin-identity-mismatch" : "plugin-revocation-failed",
+            detail)) {
+      steps.Record(Check::kPlugin, CheckStatus::kFail);
+      return sv;
+    }
+    if (r.status == CheckStatus::kLogged) {
+      plugin_status = CheckStatus::kLogged;
+    }
+  }
+  steps.Record(Check::kPlugin, plugin_status);
   sv.reason = Reason::kOk;
   return sv;
 }

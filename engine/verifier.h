@@ -12,6 +12,7 @@
 #include "base/time.h"
 #include "crypto/envelope.h"
 #include "engine/chain_cache.h"
+#include "engine/plugin.h"
 #include "engine/revocation.h"
 #include "engine/verdict.h"
 #include "io/reader.h"
@@ -29,6 +30,7 @@ struct VerifierOptions {
   base::Time at{};              // verification time (--at)
   size_t max_signatures = 100;  // Notation's MaxSignatureAttempts
   BlobsMode blobs = BlobsMode::kCheck;
+  PluginConfig plugin_config;  // --plugin-config, sent to every plugin
 };
 
 // BlobCache remembers, per repository, each distinct blob's check result
@@ -61,10 +63,12 @@ class Verifier {
  public:
   // Verifier borrows everything; all must outlive it. `revocation` may be
   // null: then a certificate that names an OCSP responder or CRL has
-  // status unknown.
+  // status unknown. `plugins` may be null: then a signature that names a
+  // verification plugin fails with reason `plugin`.
   Verifier(const policy::TrustPolicy& policy, const policy::TrustStore& store,
            ChainCache& chains, io::Reader& reader, VerifierOptions options,
-           RevocationChecker* revocation = nullptr);
+           RevocationChecker* revocation = nullptr,
+           PluginRunner* plugins = nullptr);
 
   // VerifyArtifact returns the verdict of `artifact`, one of `graph`'s
   // artifacts in `repo`. Never fails: every problem is a verdict.
@@ -104,6 +108,7 @@ class Verifier {
   io::Reader& reader_;
   VerifierOptions options_;
   RevocationChecker* revocation_;
+  PluginRunner* plugins_;
   mutable std::atomic<uint64_t> signatures_{0};
 };
 

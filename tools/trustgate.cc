@@ -16,6 +16,7 @@
 #include "base/time.h"
 #include "engine/config.h"
 #include "engine/index.h"
+#include "engine/plugin.h"
 #include "engine/report.h"
 #include "engine/run.h"
 #include "policy/emergency.h"
@@ -73,6 +74,10 @@ struct VerifyArgs {
   int crl_timeout_ms = 5000;
   int ocsp_timeout_ms = 2000;
   std::string plugin_dir;
+  std::string plugin_timeout = "30s";
+  int plugin_jobs = 0;
+  std::string plugin_cache_ttl = "24h";
+  std::vector<std::string> plugin_config;
   std::string index;
   bool no_index = false;
   int jobs = 0;
@@ -139,6 +144,36 @@ int RunVerifyCommand(const VerifyArgs& args) {
   if (!args.plugin_dir.empty() && !IsDirectory(args.plugin_dir)) {
     return Usage("--plugin-dir " + args.plugin_dir + " is not a directory");
   }
+  auto plugin_timeout = engine::ParsePluginDuration(args.plugin_timeout);
+  if (!plugin_timeout.has_value() || plugin_timeout->count() == 0) {
+    return Usage("--plugin-timeout \"" + args.plugin_timeout +
+                 "\" is not a positive duration (e.g. 30s, 2m, 1500ms)");
+  }
+  options.plugins.timeout = *plugin_timeout;
+  auto plugin_ttl = engine::ParsePluginDuration(args.plugin_cache_ttl);
+  if (!plugin_ttl.has_value()) {
+    return Usage("--plugin-cache-ttl \"" + args.plugin_cache_ttl +
+                 "\" is not a duration (e.g. 24h, 30m, or 0 to disable the "
+                 "plugin cache)");
+  }
+  options.plugins.cache_ttl =
+      std::chrono::duration_cast<std::chrono::seconds>(*plugin_ttl);
+  if (args.plugin_jobs < 0 ||
+      static_cast<size_t>(args.plugin_jobs) > engine::kMaxPluginJobs) {
+    return Usage("--plugin-jobs must be between 1 and " +
+                 std::to_string(engine::kMaxPluginJobs) +
+                 " (0 or omitted: the worker count)");
+  }
+  options.plugins.jobs = static_cast<size_t>(args.plugin_jobs);
+  for (const std::string& entry : args.plugin_config) {
+    auto kv = engine::ParsePluginConfigEntry(entry);
+    if (!kv.has_value()) {
+      return Usage("--plugin-config \"" + entry +
+                   "\" is not KEY=VALUE (e.g. --plugin-config "
+                   "aws-region=us-west-2)");
+    }
+    options.verifier.plugin_config[kv->first] = kv->second;
+  }
   if (!IsDirectory(args.mirror)) {
     return Usage("--mirror " + args.mirror +
                  " is not a directory: point it at the mirror root that holds "
@@ -165,6 +200,9 @@ int RunVerifyCommand(const VerifyArgs& args) {
                  "(at most 366d)");
   }
   paths.max_emergency_ttl = *ttl;
+  options.plugins.plugin_dir = args.plugin_dir.empty()
+                                   ? engine::DefaultPluginDir(paths.config_dir)
+                                   : fs::path(args.plugin_dir);
   auto config = engine::LoadConfig(paths);
   if (!config.ok()) {
     std::fprintf(stderr,
@@ -376,6 +414,17 @@ int main(int argc, char** argv) {
   verify_cmd->add_option(
       "--plugin-dir", verify.plugin_dir,
       "verification plugins dir (default: <config>/plugins)");
+  verify_cmd->add_option("--plugin-timeout", verify.plugin_timeout,
+                         "per plugin process (default: 30s)");
+  verify_cmd->add_option("--plugin-jobs", verify.plugin_jobs,
+                         "plugin processes at once (default: worker count)");
+  verify_cmd->add_option(
+      "--plugin-cache-ttl", verify.plugin_cache_ttl,
+      "reuse plugin answers from the index this long (default: 24h; 0: off)");
+  verify_cmd
+      ->add_option("--plugin-config", verify.plugin_config,
+                   "KEY=VALUE sent to verification plugins (repeatable)")
+      ->allow_extra_args(false);
   verify_cmd->add_option("--index", verify.index,
                          "SQLite verdict index (default: $TRUSTGATE_INDEX, "
                          "else $XDG_STATE_HOME/trustgate/index.db)");

@@ -231,6 +231,28 @@ TEST(PluginNameTest, RefusesNamesThatAreNotOneComponent) {
             fs::path("/home/u/.config/notation/plugins"));
 }
 
+TEST(PluginFlagsTest, ParsesDurationsAndConfigEntries) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(ParsePluginDuration("30s"), milliseconds(30000));
+  EXPECT_EQ(ParsePluginDuration("1h30m"), milliseconds(5400000));
+  EXPECT_EQ(ParsePluginDuration("1500ms"), milliseconds(1500));
+  EXPECT_EQ(ParsePluginDuration("2m1ms"), milliseconds(120001));
+  EXPECT_EQ(ParsePluginDuration("1d"), milliseconds(86400000));
+  EXPECT_EQ(ParsePluginDuration("0"), milliseconds(0));
+  for (const char* bad : {"", "10", "s", "1x", "-1s", "1s1h", "1h1h", "1.5s",
+                          " 1s", "1s ", "99999999999999999999s", "36600d"}) {
+    EXPECT_FALSE(ParsePluginDuration(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(
+      ParsePluginConfigEntry("a=b=c"),
+      std::make_optional(std::make_pair(std::string("a"), std::string("b=c"))));
+  EXPECT_EQ(
+      ParsePluginConfigEntry("a="),
+      std::make_optional(std::make_pair(std::string("a"), std::string())));
+  EXPECT_FALSE(ParsePluginConfigEntry("=b").has_value());
+  EXPECT_FALSE(ParsePluginConfigEntry("ab").has_value());
+}
+
 // --- the request ---
 
 TEST(PluginRequestTest, BuildsTheContractsJsonExactly) {
@@ -301,7 +323,7 @@ TEST(PluginRequestTest, BuildsTheContractsJsonExactly) {
             R"({"pluginConfig":{"a":"1\n","b":"2"}})");
 }
 
-TEST(PluginRequestTest, EscapesInvalidUtf8AsGoDoes) {
+TEST(PluginRequestTest, ReplacesInvalidUtf8AsGoDoes) {
   crypto::Envelope x;
   x.content_type = "a\xff\"b";
   x.certificate_der = {base::Bytes{0x01}};
@@ -309,7 +331,9 @@ TEST(PluginRequestTest, EscapesInvalidUtf8AsGoDoes) {
   c.plugin = "p";
   c.envelope = &x;
   const std::string j = internal::BuildVerifySignatureRequest(c, {});
-  EXPECT_NE(j.find(R"("contentType":"a\ufffd\"b")"), std::string::npos) << j;
+  // U+FFFD written as UTF-8 (Go escapes it as \ufffd: the same JSON string).
+  EXPECT_NE(j.find("\"contentType\":\"a\xEF\xBF\xBD\\\"b\""), std::string::npos)
+      << j;
 }
 
 // --- responses (no process) ---

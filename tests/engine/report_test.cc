@@ -62,6 +62,11 @@ ArtifactVerdict FullVerdict() {
   bad.validations[1] = {CheckStatus::kFail, "untrusted", "no anchor"};
   bad.reason = Reason::kAuthenticity;
   bad.error = "certificate chain is not anchored in ca:payments";
+  bad.plugin = PluginUse{"com.amazonaws.signer.notation.plugin",
+                         "1.2.0",
+                         {"SIGNATURE_VERIFIER.TRUSTED_IDENTITY",
+                          "SIGNATURE_VERIFIER.REVOCATION_CHECK"},
+                         true};
   v.signatures = {good, bad};
   v.blobs = {3, 1, 2};
   v.error = "";
@@ -108,6 +113,13 @@ void ExpectSameSignature(const SignatureVerdict& a, const SignatureVerdict& b) {
   EXPECT_EQ(a.reason, b.reason);
   EXPECT_EQ(a.error, b.error);
   EXPECT_EQ(a.valid_until, b.valid_until);
+  ASSERT_EQ(a.plugin.has_value(), b.plugin.has_value());
+  if (a.plugin) {
+    EXPECT_EQ(a.plugin->name, b.plugin->name);
+    EXPECT_EQ(a.plugin->version, b.plugin->version);
+    EXPECT_EQ(a.plugin->capabilities, b.plugin->capabilities);
+    EXPECT_EQ(a.plugin->cached, b.plugin->cached);
+  }
 }
 
 void ExpectSameVerdict(const ArtifactVerdict& a, const ArtifactVerdict& b) {

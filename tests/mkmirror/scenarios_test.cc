@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -158,7 +159,13 @@ bool IntegrityOk(const Signature& s, const Json& artifact_descriptor) {
     return false;
   }
   const testing::CheckedEnvelope& e = s.envelopes[0];
-  if (!e.parsed || !e.signature_valid || !e.other_protected.empty() ||
+  // Attributes we do not know are for the verification plugin the
+  // envelope names, if any (signature-specification.md).
+  const bool names_plugin =
+      std::find(e.crit.begin(), e.crit.end(),
+                "io.cncf.notary.verificationPlugin") != e.crit.end();
+  if (!e.parsed || !e.signature_valid ||
+      (!e.other_protected.empty() && !names_plugin) ||
       !testing::KeyMatchesAlg(e.chain[0], e.alg) ||
       !testing::LeafUsageOk(e.chain[0]) ||
       e.content_type != "application/vnd.cncf.notary.payload.v1+json") {
@@ -377,6 +384,64 @@ TEST_F(TestPreset, OfflineExpectationsMirrorTheOnlineOnes) {
   }
 }
 
+// The aws/app cases are shaped as AWS Signer signs: ES384, the
+// signingAuthority scheme with authentic signing time and expiry, the
+// plugin attribute and the AWS attributes (critical, ARNs), a chain of
+// four with a leaf valid for three days; expected-plugin.jsonl differs from
+// expected.jsonl exactly in them.
+TEST_F(TestPreset, AwsSignerCasesLookLikeAwsSigner) {
+  const std::vector<Json> plain = ReadExpected(out());
+  const std::vector<Json> with_plugin =
+      ReadExpected(out(), "expected-plugin.jsonl");
+  const std::vector<ExpectedCase> cases = TestPresetCases();
+  ASSERT_EQ(with_plugin.size(), plain.size());
+  int aws = 0;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    const std::string name = plain[i]["case"];
+    EXPECT_EQ(with_plugin[i]["verdict"], cases[i].plugin_verdict) << name;
+    EXPECT_EQ(with_plugin[i]["reason"], cases[i].plugin_reason) << name;
+    if (!name.starts_with("aws-")) {
+      EXPECT_EQ(with_plugin[i], plain[i]) << name;
+      continue;
+    }
+    ++aws;
+    EXPECT_EQ(plain[i]["reason"], "plugin") << name;
+    const fs::path repo = RepoDir(out(), plain[i]["repository"]);
+    const std::vector<Signature> sigs = SignaturesOf(repo, plain[i]["digest"]);
+    ASSERT_EQ(sigs.size(), 1u) << name;
+    const testing::CheckedEnvelope& e = sigs[0].envelopes[0];
+    EXPECT_TRUE(e.signature_valid) << name;
+    EXPECT_EQ(e.alg, "ES384") << name;
+    EXPECT_EQ(e.signing_scheme, "notary.x509.signingAuthority") << name;
+    EXPECT_TRUE(e.authentic_signing_time.has_value()) << name;
+    EXPECT_TRUE(e.expiry.has_value()) << name;
+    for (const char* attribute : {"io.cncf.notary.verificationPlugin",
+                                  "com.amazonaws.signer.signingProfileVersion",
+                                  "com.amazonaws.signer.signingJob"}) {
+      EXPECT_NE(std::find(e.crit.begin(), e.crit.end(), attribute),
+                e.crit.end())
+          << name << " " << attribute;
+    }
+    ASSERT_EQ(e.chain.size(), 4u) << name;
+    const unsigned char* p = e.chain[0].data();
+    X509* leaf = d2i_X509(nullptr, &p, static_cast<long>(e.chain[0].size()));
+    ASSERT_NE(leaf, nullptr);
+    int days = 0;
+    int seconds = 0;
+    ASSERT_EQ(ASN1_TIME_diff(&days, &seconds, X509_get0_notBefore(leaf),
+                             X509_get0_notAfter(leaf)),
+              1);
+    EXPECT_EQ(days, 3) << name;
+    X509_free(leaf);
+  }
+  EXPECT_EQ(aws, 8);
+  const std::string fixture = Slurp(out() / "plugin-revocation.txt");
+  EXPECT_NE(
+      fixture.find("arn:aws:signer:us-west-2:123456789012:/signing-jobs/"),
+      std::string::npos);
+  EXPECT_NE(fixture.find("unknown arn:aws:signer:"), std::string::npos);
+}
+
 TEST_F(TestPreset, SignaturesMatchTheirExpectations) {
   std::map<std::string, fs::path> stores = {
       {"registry.example.com/payments/api",
@@ -387,6 +452,8 @@ TEST_F(TestPreset, SignaturesMatchTheirExpectations) {
        out() / "config/truststore/x509/ca/platform"},
       {"registry.example.com/web/frontend",
        out() / "config/truststore/x509/signingAuthority/web"},
+      {"registry.example.com/aws/app",
+       out() / "config/truststore/x509/signingAuthority/aws-signer"},
       {"registry.example.com/orphans/app",
        out() / "config/truststore/x509/ca/payments"},
       {"registry.example.com/releases/timestamped",
@@ -784,7 +851,11 @@ TEST_F(TestPreset, ConfigIsANotationConfigDir) {
     EXPECT_TRUE(verify_timestamp == "always" ||
                 verify_timestamp == "afterCertExpiry");
     for (const Json& id : s["trustedIdentities"]) {
-      EXPECT_EQ(id.get<std::string>().rfind("x509.subject: C=US, ST=WA, O=", 0),
+      // AWS Signer's identities are signing-profile ARNs (for its plugin).
+      EXPECT_EQ(id.get<std::string>().rfind(
+                    s["name"] == "aws-signer" ? "arn:aws:signer:"
+                                              : "x509.subject: C=US, ST=WA, O=",
+                    0),
                 0u);
     }
   }

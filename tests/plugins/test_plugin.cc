@@ -8,8 +8,9 @@
 //              com.amazonaws.signer.signingProfileVersion against signing
 //              profile ARNs (or profile version ARNs) in the trusted
 //              identities; REVOCATION_CHECK reads the file named by config
-//              "revocation_file" (one revoked ARN per line; a missing file
-//              answers "unknown", i.e. a failure); processes the
+//              "revocation_file" (one revoked ARN per line, "unknown <ARN>"
+//              for an unknown status; a missing file is a failed call to
+//              the revocation service, as offline); processes the
 //              com.amazonaws.signer.* attributes only
 //   hang       never answers (and leaves a child holding stdout open; its
 //              pid goes to config "pid_file")
@@ -262,17 +263,30 @@ json Verify(const json& request, const std::string& mode) {
       }
       std::string line;
       std::string revoked;
+      std::string unknown;
+      const std::string kUnknown = "unknown ";
       while (std::getline(in, line)) {
-        if (!line.empty() && (line == job || line == profile_version)) {
+        if (line.rfind(kUnknown, 0) == 0) {
+          const std::string arn = line.substr(kUnknown.size());
+          if (arn == job || arn == profile_version) {
+            unknown = arn;
+          }
+        } else if (!line.empty() && (line == job || line == profile_version)) {
           revoked = line;
         }
       }
-      results[c] =
-          revoked.empty()
-              ? json{{"success", true}, {"reason", "Signature is not revoked."}}
-              : json{{"success", false},
-                     {"reason",
-                      "Resource(s) " + revoked + " have been revoked."}};
+      if (!revoked.empty()) {
+        results[c] = {
+            {"success", false},
+            {"reason", "Resource(s) " + revoked + " have been revoked."}};
+      } else if (!unknown.empty()) {
+        results[c] = {
+            {"success", false},
+            {"reason", "Revocation status of " + unknown + " is unknown."}};
+      } else {
+        results[c] = {{"success", true},
+                      {"reason", "Signature is not revoked."}};
+      }
     }
   }
   if (mode == "wrongcaps") {

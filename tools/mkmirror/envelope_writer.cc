@@ -76,6 +76,11 @@ std::vector<std::string> CriticalList(const EnvelopeRequest& request) {
   if (request.extra_critical) {
     crit.push_back(request.extra_critical->first);
   }
+  for (const EnvelopeRequest::Attribute& a : request.attributes) {
+    if (a.critical) {
+      crit.push_back(a.key);
+    }
+  }
   return crit;
 }
 
@@ -128,6 +133,9 @@ base::Result<base::Bytes, MkError> BuildJws(const EnvelopeRequest& request,
   }
   if (request.extra_critical) {
     header[request.extra_critical->first] = request.extra_critical->second;
+  }
+  for (const EnvelopeRequest::Attribute& a : request.attributes) {
+    header[a.key] = a.value;
   }
   const std::string protected_b64 = Base64Url(base::AsBytes(header.dump()));
   const std::string payload_b64 =
@@ -271,6 +279,9 @@ base::Result<base::Bytes, MkError> BuildCose(const EnvelopeRequest& request,
   if (request.extra_critical) {
     headers.emplace_back(Text(request.extra_critical->first),
                          Text(request.extra_critical->second));
+  }
+  for (const EnvelopeRequest::Attribute& a : request.attributes) {
+    headers.emplace_back(Text(a.key), Text(a.value));
   }
   const base::Bytes protected_bytes =
       Serialize(BuildMap(std::move(headers)).get());

@@ -68,6 +68,15 @@ struct EnvelopeRequest {
   // An extra string-valued protected attribute that is also listed in
   // crit (the unknown-critical negative case).
   std::optional<std::pair<std::string, std::string>> extra_critical;
+  // Further string-valued protected attributes, in this order, each listed
+  // in crit when `critical` (AWS Signer's verificationPlugin and
+  // com.amazonaws.signer.* attributes).
+  struct Attribute {
+    std::string key;
+    std::string value;
+    bool critical = true;
+  };
+  std::vector<Attribute> attributes;
   EnvelopeDefect defect = EnvelopeDefect::kNone;
   // countersigner, when set, timestamps the signature: its token becomes
   // the unprotected io.cncf.notary.timestampSignature (JWS: standard base64

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   std::string now = "2026-01-01T00:00:00Z";
   std::string key = "ec256";
   std::string envelope = "jws";
+  std::string signer = "notation";
   std::vector<std::string> compare;
   app.add_option("--out", out, "output directory (required unless --compare)");
   app.add_option("--compare", compare,
@@ -50,6 +51,12 @@ int main(int argc, char** argv) {
                  "bench: number of leaf certificates (default 4)");
   app.add_option("--envelope", envelope, "bench: envelope format")
       ->check(CLI::IsMember({"jws", "cose", "mixed"}));
+  app.add_option("--signer", signer,
+                 "bench: notation (CA-issued leaves, ca store) or aws "
+                 "(AWS-Signer-style: verification plugin "
+                 "com.amazonaws.signer.notation.plugin, signing-profile ARN "
+                 "identity, signingAuthority store)")
+      ->check(CLI::IsMember({"notation", "aws"}));
   app.add_option("--layers", options.layers,
                  "bench: layers per image (default 1)");
   app.add_option("--layer-size", options.layer_size,
@@ -87,6 +94,7 @@ int main(int argc, char** argv) {
   options.preset = *mk::PresetFromName(preset);
   options.key = *mk::KeyTypeFromName(key);
   options.envelope = *mk::EnvelopeChoiceFromName(envelope);
+  options.signer = *mk::SignerStyleFromName(signer);
   const auto parsed_now = trustgate::base::ParseRfc3339(now);
   if (!parsed_now) {
     std::cerr << "mkmirror: --now must be an RFC 3339 time such as "

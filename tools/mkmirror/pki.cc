@@ -196,8 +196,10 @@ base::Result<std::unique_ptr<Credential>, MkError> IssueCertificate(
            AddExtension(cert.get(), &ctx, NID_subject_key_identifier, "hash");
       break;
     case CertRole::kIntermediate:
-      ok = AddExtension(cert.get(), &ctx, NID_basic_constraints,
-                        "critical,CA:TRUE,pathlen:0") &&
+      ok = AddExtension(
+               cert.get(), &ctx, NID_basic_constraints,
+               ("critical,CA:TRUE,pathlen:" + std::to_string(spec.path_length))
+                   .c_str()) &&
            AddExtension(cert.get(), &ctx, NID_key_usage,
                         "critical,keyCertSign,cRLSign") &&
            AddExtension(cert.get(), &ctx, NID_subject_key_identifier, "hash") &&

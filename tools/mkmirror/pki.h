@@ -80,6 +80,9 @@ struct CertSpec {
   // access (§4.2.2.1).
   std::string crl_url;
   std::string ocsp_url;
+  // path_length: an intermediate's pathLenConstraint (RFC 5280 §4.2.1.9),
+  // the number of CA certificates allowed below it.
+  int path_length = 0;
 };
 
 // Credential is a key with its certificate.

@@ -95,6 +95,34 @@ const ExpectedCase kTestCases[] = {
     // checkRevocation; see the vendor CRL below).
     {"sa-revoked-after-signing", "verified", "ok"},
     {"sa-revoked-before-signing", "failed", "revocation"},
+    // AWS-Signer-style signatures (aws/app): without the plugin every one
+    // fails `plugin`, as in Notation (kPluginOutcomes: with it).
+    {"aws-good-jws", "failed", "plugin"},
+    {"aws-good-cose", "failed", "plugin"},
+    {"aws-other-profile", "failed", "plugin"},
+    {"aws-revoked-job", "failed", "plugin"},
+    {"aws-revocation-unknown", "failed", "plugin"},
+    {"aws-min-version-too-high", "failed", "plugin"},
+    {"aws-untrusted-root", "failed", "plugin"},
+    {"aws-expired-signature", "failed", "plugin"},
+};
+
+// The outcomes with the test plugin installed as kAwsSignerPlugin and
+// --plugin-config revocation_file=OUT/plugin-revocation.txt
+// (expected-plugin.jsonl); other cases are as without it.
+const ExpectedCase kPluginOutcomes[] = {
+    {"aws-good-jws", "verified", "ok"},
+    {"aws-good-cose", "verified", "ok"},
+    // TRUSTED_IDENTITY: another signing profile than the policy's.
+    {"aws-other-profile", "failed", "trusted-identity"},
+    // REVOCATION_CHECK: the job is listed revoked / unknown in the fixture.
+    {"aws-revoked-job", "failed", "revocation"},
+    {"aws-revocation-unknown", "failed", "revocation"},
+    // verificationPluginMinVersion 9.0.0 > the plugin's 1.2.0.
+    {"aws-min-version-too-high", "failed", "plugin"},
+    // Native checks the plugin does not replace still run first.
+    {"aws-untrusted-root", "failed", "authenticity"},
+    {"aws-expired-signature", "failed", "expiry"},
 };
 
 // The cases whose outcome differs when no revocation data is available
@@ -119,6 +147,14 @@ std::optional<ExpectedCase> FindTestCase(std::string_view name) {
       ExpectedCase out = c;
       out.offline_verdict = c.verdict;
       out.offline_reason = c.reason;
+      out.plugin_verdict = c.verdict;
+      out.plugin_reason = c.reason;
+      for (const ExpectedCase& o : kPluginOutcomes) {
+        if (o.name == name) {
+          out.plugin_verdict = o.verdict;
+          out.plugin_reason = o.reason;
+        }
+      }
       for (const ExpectedCase& o : kOfflineOutcomes) {
         if (o.name == name) {
           out.offline_verdict = o.verdict;
@@ -273,7 +309,8 @@ class Generator {
     TG_RETURN_IF_ERROR(WriteConfig());
     expected_.flush();
     expected_offline_.flush();
-    if (!expected_ || !expected_offline_) {
+    expected_plugin_.flush();
+    if (!expected_ || !expected_offline_ || !expected_plugin_) {
       return base::MakeError(MkError::kIo, "cannot write expected*.jsonl");
     }
     return summary_;
@@ -284,7 +321,8 @@ class Generator {
 
   base::Status<MkError> Prepare() {
     for (const char* name : {"mirror", "config", "revocation", "expected.jsonl",
-                             "expected-offline.jsonl"}) {
+                             "expected-offline.jsonl", "expected-plugin.jsonl",
+                             "plugin-revocation.txt"}) {
       std::error_code ec;
       if (std::filesystem::exists(options_.out / name, ec)) {
         return base::MakeError(
@@ -297,7 +335,9 @@ class Generator {
                    std::ios::binary | std::ios::trunc);
     expected_offline_.open(options_.out / "expected-offline.jsonl",
                            std::ios::binary | std::ios::trunc);
-    if (!expected_ || !expected_offline_) {
+    expected_plugin_.open(options_.out / "expected-plugin.jsonl",
+                          std::ios::binary | std::ios::trunc);
+    if (!expected_ || !expected_offline_ || !expected_plugin_) {
       return base::MakeError(MkError::kIo,
                              "cannot create the expected*.jsonl files in " +
                                  options_.out.string());
@@ -550,7 +590,9 @@ class Generator {
               const std::string& tag, const std::string& case_name,
               std::string_view verdict, std::string_view reason,
               std::string_view offline_verdict = {},
-              std::string_view offline_reason = {}) {
+              std::string_view offline_reason = {},
+              std::string_view plugin_verdict = {},
+              std::string_view plugin_reason = {}) {
     Json line;
     line["repository"] = repo.uri;
     line["digest"] = artifact.digest;
@@ -559,6 +601,12 @@ class Generator {
     line["verdict"] = verdict;
     line["reason"] = reason;
     expected_ << line.dump() << '\n';
+    Json with_plugin = line;
+    if (!plugin_verdict.empty()) {
+      with_plugin["verdict"] = plugin_verdict;
+      with_plugin["reason"] = plugin_reason;
+    }
+    expected_plugin_ << with_plugin.dump() << '\n';
     if (!offline_verdict.empty()) {
       line["verdict"] = offline_verdict;
       line["reason"] = offline_reason;
@@ -576,7 +624,8 @@ class Generator {
       return;
     }
     Expect(repo, artifact, name, name, c->verdict, c->reason,
-           c->offline_verdict, c->offline_reason);
+           c->offline_verdict, c->offline_reason, c->plugin_verdict,
+           c->plugin_reason);
   }
 
   // --- Config ---------------------------------------------------------------
@@ -631,6 +680,101 @@ class Generator {
 
   // --- Presets --------------------------------------------------------------
 
+  // --- AWS Signer -----------------------------------------------------------
+
+  // AwsPki is an AWS-Signer-like chain: root -> intermediate ->
+  // intermediate 2 -> three-day leaves, all P-384.
+  struct AwsPki {
+    Team* team = nullptr;
+    const Credential* intermediate2 = nullptr;
+    std::vector<const Credential*> leaves;
+  };
+
+  base::Result<AwsPki, MkError> MakeAwsPki(const std::string& name,
+                                           int64_t leaves) {
+    AwsPki pki;
+    auto team = std::make_unique<Team>();
+    team->name = name;
+    team->store = StoreType::kSigningAuthority;
+    CertSpec spec;
+    spec.role = CertRole::kRoot;
+    spec.subject = {{"C", "US"},      {"ST", "WA"},
+                    {"L", "Seattle"}, {"O", "Acme Corp"},
+                    {"OU", name},     {"CN", name + " root CA"}};
+    spec.not_before = now() - kYear;
+    spec.not_after = now() + 20 * kYear;
+    ReseedRng(options_.seed, "ca:" + name + ":root");
+    TG_ASSIGN_OR_RETURN(team->root,
+                        IssueCertificate(spec, KeyType::kEc384, nullptr));
+    spec.role = CertRole::kIntermediate;
+    spec.path_length = 1;  // the second intermediate below it
+    spec.subject.back().second = name + " intermediate CA";
+    ReseedRng(options_.seed, "ca:" + name + ":intermediate");
+    TG_ASSIGN_OR_RETURN(
+        team->intermediate,
+        IssueCertificate(spec, KeyType::kEc384, team->root.get()));
+    pki.team = team.get();
+    teams_.push_back(std::move(team));
+    spec.path_length = 0;
+    spec.subject.back().second = name + " intermediate CA 2";
+    spec.not_after = now() + 10 * kYear;
+    ReseedRng(options_.seed, "ca:" + name + ":intermediate2");
+    TG_ASSIGN_OR_RETURN(
+        std::unique_ptr<Credential> second,
+        IssueCertificate(spec, KeyType::kEc384, pki.team->intermediate.get()));
+    pki.intermediate2 = second.get();
+    owned_.push_back(std::move(second));
+    for (int64_t i = 0; i < leaves; ++i) {
+      CertSpec leaf;
+      leaf.role = CertRole::kLeaf;
+      leaf.subject = LeafDn(name, name + " signer " + std::to_string(i + 1));
+      // AWS Signer issues a leaf per signing job, valid for a few days;
+      // the signingAuthority scheme only asks that it was valid when the
+      // signature was made.
+      leaf.not_before = now() - kDay;
+      leaf.not_after = now() + 2 * kDay;
+      ReseedRng(options_.seed, "leaf:" + name + ":" + std::to_string(i));
+      TG_ASSIGN_OR_RETURN(
+          std::unique_ptr<Credential> cred,
+          IssueCertificate(leaf, KeyType::kEc384, pki.intermediate2));
+      pki.leaves.push_back(cred.get());
+      owned_.push_back(std::move(cred));
+    }
+    return pki;
+  }
+
+  static Signer AwsSignerOf(const AwsPki& pki, const Credential* leaf) {
+    return Signer{leaf,
+                  {leaf, pki.intermediate2, pki.team->intermediate.get(),
+                   pki.team->root.get()}};
+  }
+
+  // AwsJobArn returns a signing-job ARN unique to `label`.
+  static std::string AwsJobArn(const std::string& label) {
+    const std::string h =
+        HexDigest(HashAlgorithm::kSha256, base::AsBytes(label));
+    return "arn:aws:signer:us-west-2:123456789012:/signing-jobs/" +
+           h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" +
+           h.substr(16, 4) + "-" + h.substr(20, 12);
+  }
+
+  // AwsRequest is what AWS Signer writes for `subject`.
+  EnvelopeRequest AwsRequest(EnvelopeFormat format, const Descriptor& subject,
+                             const std::string& profile_arn,
+                             const std::string& job_arn) const {
+    EnvelopeRequest request = DefaultRequest(format, subject);
+    request.scheme = SigningScheme::kX509SigningAuthority;
+    request.expiry = now() + 2 * kYear;
+    request.attributes = {{"io.cncf.notary.verificationPlugin",
+                           std::string(kAwsSignerPlugin), true},
+                          {"com.amazonaws.signer.signingProfileVersion",
+                           profile_arn + "/Ab12Cd34Ef", true},
+                          {"com.amazonaws.signer.signingJob", job_arn, true}};
+    return request;
+  }
+
+  base::Status<MkError> RunTestAwsSigner();
+
   base::Status<MkError> RunTest();
   base::Status<MkError> RunTestTimestampsAndRevocation();
   base::Status<MkError> RunDemo();
@@ -639,6 +783,7 @@ class Generator {
   const Options& options_;
   std::ofstream expected_;
   std::ofstream expected_offline_;
+  std::ofstream expected_plugin_;
   Summary summary_;
   std::vector<std::unique_ptr<Team>> teams_;
   std::vector<TsaStore> tsa_stores_;
@@ -988,7 +1133,81 @@ base::Status<MkError> Generator::RunTest() {
   // orphans/app: a good signature where no statement applies.
   TG_RETURN_IF_ERROR(
       signed_case(kOrphans, "no-policy", kJws, *payments, es256, plain));
-  return RunTestTimestampsAndRevocation();
+  TG_RETURN_IF_ERROR(RunTestTimestampsAndRevocation());
+  return RunTestAwsSigner();
+}
+
+// ---------------------------------------------------------------------------
+// test preset: AWS Signer (verification plugin)
+// ---------------------------------------------------------------------------
+
+base::Status<MkError> Generator::RunTestAwsSigner() {
+  TG_ASSIGN_OR_RETURN(AwsPki aws, MakeAwsPki("aws-signer", 1));
+  // An impersonator: the same chain shape under a root nobody trusts.
+  TG_ASSIGN_OR_RETURN(AwsPki rogue, MakeAwsPki("untrusted-aws-signer", 1));
+  const std::string kAws = "aws/app";
+  const std::string profile(kAwsSigningProfileArn);
+  statements_.push_back({"aws-signer",
+                         {RepoUri(kAws)},
+                         {"signingAuthority:aws-signer"},
+                         {profile}});
+  std::string fixture;
+  int64_t image_number = 0;
+  auto aws_case = [&](const std::string& name, EnvelopeFormat format,
+                      const AwsPki& pki,
+                      auto&& customize) -> base::Status<MkError> {
+    TG_ASSIGN_OR_RETURN(Repo * repo, OpenRepo(kAws));
+    ImageSpec spec;
+    spec.label = repo->uri + ":" + name;
+    spec.layers = 1 + (image_number++ % 2);
+    TG_ASSIGN_OR_RETURN(Image image, WriteImage(*repo, spec));
+    AddTagged(*repo, image.manifest, name);
+    const std::string job = AwsJobArn(repo->uri + ":" + name);
+    EnvelopeRequest request = AwsRequest(format, image.manifest, profile, job);
+    customize(request, job);
+    TG_RETURN_IF_ERROR(WriteSignature(*repo, image.manifest, request,
+                                      AwsSignerOf(pki, pki.leaves.front()),
+                                      repo->uri + ":" + name));
+    ExpectTestCase(*repo, image.manifest, name);
+    return base::Ok{};
+  };
+  auto plain = [](EnvelopeRequest&, const std::string&) {};
+  TG_RETURN_IF_ERROR(
+      aws_case("aws-good-jws", EnvelopeFormat::kJws, aws, plain));
+  TG_RETURN_IF_ERROR(
+      aws_case("aws-good-cose", EnvelopeFormat::kCose, aws, plain));
+  TG_RETURN_IF_ERROR(
+      aws_case("aws-other-profile", EnvelopeFormat::kJws, aws,
+               [](EnvelopeRequest& r, const std::string&) {
+                 r.attributes[1].value =
+                     "arn:aws:signer:us-west-2:123456789012:/signing-profiles/"
+                     "trustgate_other/Zz98Yy76Xx";
+               }));
+  TG_RETURN_IF_ERROR(aws_case("aws-revoked-job", EnvelopeFormat::kJws, aws,
+                              [&](EnvelopeRequest&, const std::string& job) {
+                                fixture += job + "\n";
+                              }));
+  TG_RETURN_IF_ERROR(aws_case("aws-revocation-unknown", EnvelopeFormat::kJws,
+                              aws,
+                              [&](EnvelopeRequest&, const std::string& job) {
+                                fixture += "unknown " + job + "\n";
+                              }));
+  TG_RETURN_IF_ERROR(aws_case(
+      "aws-min-version-too-high", EnvelopeFormat::kJws, aws,
+      [](EnvelopeRequest& r, const std::string&) {
+        r.attributes.insert(
+            r.attributes.begin() + 1,
+            {"io.cncf.notary.verificationPluginMinVersion", "9.0.0", true});
+      }));
+  TG_RETURN_IF_ERROR(
+      aws_case("aws-untrusted-root", EnvelopeFormat::kJws, rogue, plain));
+  TG_RETURN_IF_ERROR(aws_case("aws-expired-signature", EnvelopeFormat::kJws,
+                              aws, [&](EnvelopeRequest& r, const std::string&) {
+                                r.expiry = now() - kHour;
+                                r.signing_time = now() - 2 * kHour;
+                              }));
+  return WriteFile(options_.out / "plugin-revocation.txt",
+                   base::AsBytes(fixture));
 }
 
 // ---------------------------------------------------------------------------
@@ -1631,15 +1850,31 @@ base::Status<MkError> Generator::RunBench() {
       std::clamp<int64_t>(options_.repos > 0 ? options_.repos : n / 100, 1, n);
   // CAs are P-384 whatever the leaf key: chain checks are cached per
   // distinct chain, so only the leaves' key type matters for throughput.
-  TG_ASSIGN_OR_RETURN(
-      Team * team, MakeTeam("bench", StoreType::kCa, KeyType::kEc384, "bench"));
+  const bool aws = options_.signer == SignerStyle::kAwsSigner;
+  Team* team = nullptr;
+  AwsPki aws_pki;
   std::vector<const Credential*> leaves;
-  for (int64_t i = 0; i < options_.leaves; ++i) {
-    TG_ASSIGN_OR_RETURN(const Credential* leaf,
-                        AddTeamLeaf(*team, options_.key));
-    leaves.push_back(leaf);
-  }
   Statement statement{"bench", {}, {"ca:bench"}, {IdentityFor("bench")}};
+  if (aws) {
+    // AWS-Signer-style (see scenarios.h): P-384 leaves whatever --key.
+    TG_ASSIGN_OR_RETURN(aws_pki, MakeAwsPki("aws-signer", options_.leaves));
+    team = aws_pki.team;
+    leaves = aws_pki.leaves;
+    statement = Statement{"aws-signer",
+                          {},
+                          {"signingAuthority:aws-signer"},
+                          {std::string(kAwsSigningProfileArn)}};
+    TG_RETURN_IF_ERROR(
+        WriteFile(options_.out / "plugin-revocation.txt", base::Bytes()));
+  } else {
+    TG_ASSIGN_OR_RETURN(
+        team, MakeTeam("bench", StoreType::kCa, KeyType::kEc384, "bench"));
+    for (int64_t i = 0; i < options_.leaves; ++i) {
+      TG_ASSIGN_OR_RETURN(const Credential* leaf,
+                          AddTeamLeaf(*team, options_.key));
+      leaves.push_back(leaf);
+    }
+  }
   const int width = repo_count >= 10000 ? 5 : 4;
   base::Bytes layer;
   int64_t done = 0;
@@ -1693,9 +1928,18 @@ base::Status<MkError> Generator::RunBench() {
         format = EnvelopeFormat::kCose;
       }
       const Credential* leaf = leaves[static_cast<size_t>(i) % leaves.size()];
-      TG_RETURN_IF_ERROR(
-          WriteSignature(*repo, image, DefaultRequest(format, image),
-                         SignerOf(*team, leaf), "bench:" + std::to_string(i)));
+      const std::string label = "bench:" + std::to_string(i);
+      if (aws) {
+        TG_RETURN_IF_ERROR(WriteSignature(
+            *repo, image,
+            AwsRequest(format, image, std::string(kAwsSigningProfileArn),
+                       AwsJobArn(label)),
+            AwsSignerOf(aws_pki, leaf), label));
+      } else {
+        TG_RETURN_IF_ERROR(WriteSignature(*repo, image,
+                                          DefaultRequest(format, image),
+                                          SignerOf(*team, leaf), label));
+      }
       Expect(*repo, image, tag, "good", "verified", "ok");
       ++done;
       if (options_.progress != nullptr && done % 10000 == 0) {
@@ -1781,6 +2025,16 @@ base::Result<Summary, MkError> Generate(const Options& options) {
   normalized.revocation_url = *revocation_url;
   Generator generator(normalized);
   return generator.Run();
+}
+
+std::optional<SignerStyle> SignerStyleFromName(std::string_view name) {
+  if (name == "notation") {
+    return SignerStyle::kNotation;
+  }
+  if (name == "aws") {
+    return SignerStyle::kAwsSigner;
+  }
+  return std::nullopt;
 }
 
 std::vector<ExpectedCase> TestPresetCases() {

@@ -9,7 +9,9 @@
 // every artifact must get at `now` with the revocation data available) and
 // OUT/expected-offline.jsonl (the same without any revocation data: a
 // certificate that names a CRL or OCSP responder is then of unknown status,
-// which fails revocation under strict). The test preset also writes
+// which fails revocation under strict) and OUT/expected-plugin.jsonl (the
+// same with the test verification plugin installed as kAwsSignerPlugin:
+// only the AWS-Signer-style cases differ). The test preset also writes
 // OUT/revocation/: the CRLs and OCSP responses its certificates name, each
 // file named by its URL's path below --revocation-url (serve the directory
 // there, or pass it as --crl-dir). Output is a pure function of the
@@ -35,6 +37,28 @@ namespace trustgate::mkmirror {
 enum class Preset { kTest, kDemo, kBench };
 std::string_view ToString(Preset preset);
 std::optional<Preset> PresetFromName(std::string_view name);
+
+// SignerStyle selects how the bench preset signs: as `notation sign` does
+// with a CA-issued key (kNotation), or as AWS Signer does (kAwsSigner: see
+// kAwsSignerPlugin).
+enum class SignerStyle { kNotation, kAwsSigner };
+std::optional<SignerStyle> SignerStyleFromName(std::string_view name);
+
+// AWS-Signer-style signatures (the test preset's aws/* repositories and
+// `--preset bench --signer aws`): ES384 on P-384, the
+// notary.x509.signingAuthority scheme with authentic signing time and
+// expiry, the critical io.cncf.notary.verificationPlugin naming
+// kAwsSignerPlugin, the critical com.amazonaws.signer.signingProfileVersion
+// and com.amazonaws.signer.signingJob (ARNs), and a chain of four: root,
+// two intermediates, a leaf valid for three days. Their trusted identity is
+// the signing profile ARN kAwsSigningProfileArn, their trust store
+// signingAuthority:aws-signer. OUT/plugin-revocation.txt is the revocation
+// fixture of the test plugin (tests/plugins): one revoked signing-job ARN
+// per line, "unknown <ARN>" for a status the service cannot give.
+inline constexpr std::string_view kAwsSignerPlugin =
+    "com.amazonaws.signer.notation.plugin";
+inline constexpr std::string_view kAwsSigningProfileArn =
+    "arn:aws:signer:us-west-2:123456789012:/signing-profiles/trustgate_release";
 
 // EnvelopeChoice selects the bench preset's envelope format(s).
 enum class EnvelopeChoice { kJws, kCose, kMixed };
@@ -66,7 +90,8 @@ struct Options {
   EnvelopeChoice envelope = EnvelopeChoice::kJws;
   int64_t layers = 1;
   int64_t layer_size = 4096;
-  std::ostream* progress = nullptr;  // bench progress lines, if set
+  SignerStyle signer = SignerStyle::kNotation;  // bench: --signer
+  std::ostream* progress = nullptr;             // bench progress lines, if set
 };
 
 // Summary counts what Generate wrote.
@@ -91,6 +116,11 @@ struct ExpectedCase {
   std::string reason;
   std::string offline_verdict = {};  // without any revocation data
   std::string offline_reason = {};
+  // With the test plugin installed as kAwsSignerPlugin and given
+  // OUT/plugin-revocation.txt (expected-plugin.jsonl); verdict/reason are
+  // the outcomes without it (a signature naming a plugin then fails).
+  std::string plugin_verdict = {};
+  std::string plugin_reason = {};
 };
 
 // TestPresetCases lists the cases of the test preset with their expected
