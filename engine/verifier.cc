@@ -267,6 +267,9 @@ ChainRevocation Verifier::CheckRevocation(
     }
     result = CombineChain(std::move(certs));
   }
+  if (result.next_update.has_value()) {
+    MinInto(&sv->reuse_until, *result.next_update);
+  }
   for (const CertificateRevocation& c : result.certificates) {
     sv->revocation.push_back(RevocationEntry{
         c.fingerprint, label, std::string(crypto::ToString(c.status)),
@@ -372,6 +375,17 @@ SignatureVerdict Verifier::VerifySignature(
   envelope.certificate_chain = facts.certificates;
   sv.chain = facts.fingerprints;
   sv.identity = facts.certificates.front()->SubjectString();
+  // Incremental re-verification: the outcome can change only when the
+  // verification time crosses one of these.
+  for (const auto& cert : facts.certificates) {
+    if (cert->not_before() > options_.at) {
+      MinInto(&sv.reuse_until, cert->not_before());
+    }
+    MinInto(&sv.reuse_until, cert->not_after());
+  }
+  if (envelope.expiry.has_value()) {
+    MinInto(&sv.reuse_until, *envelope.expiry);
+  }
 
   // notation-core-go validates the chain inside Envelope.Verify, so a bad
   // chain is an integrity failure.
