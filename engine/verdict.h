@@ -121,6 +121,9 @@ struct BlobSummary {
   uint64_t checked = 0;
   uint64_t bad = 0;
   uint64_t missing = 0;
+  // unreadable: of `bad`, those whose read failed (not printed; it
+  // selects the error message).
+  uint64_t unreadable = 0;
 };
 
 // ArtifactVerdict is one line of output and one row of the index.

@@ -217,8 +217,11 @@ BlobCache::State BlobCache::Check(io::Reader& reader,
   State state = State::kOk;
   auto hashed = reader.HashBlob(repo, descriptor.digest);
   if (!hashed.ok()) {
-    state =
-        hashed.code() == io::IoError::kNotFound ? State::kMissing : State::kBad;
+    state = hashed.code() == io::IoError::kNotFound ? State::kMissing
+            : hashed.code() == io::IoError::kDigestMismatch ||
+                    hashed.code() == io::IoError::kSizeMismatch
+                ? State::kBad
+                : State::kUnreadable;
   } else {
     bytes_hashed_.fetch_add(hashed->size, std::memory_order_relaxed);
     if (!(hashed->digest == descriptor.digest) ||
@@ -381,9 +384,11 @@ SignatureVerdict Verifier::VerifySignature(
     if (cert->not_before() > options_.at) {
       MinInto(&sv.reuse_until, cert->not_before());
     }
-    MinInto(&sv.reuse_until, cert->not_after());
+    if (cert->not_after() >= options_.at) {
+      MinInto(&sv.reuse_until, cert->not_after());
+    }
   }
-  if (envelope.expiry.has_value()) {
+  if (envelope.expiry.has_value() && *envelope.expiry > options_.at) {
     MinInto(&sv.reuse_until, *envelope.expiry);
   }
 
@@ -596,8 +601,10 @@ void Verifier::CheckBlobs(const io::Repository& repo,
     auto check = [&](const io::Descriptor& d) {
       BlobCache::State state = blobs.Check(reader_, repo, d);
       ++out->blobs.checked;
-      if (state == BlobCache::State::kBad) {
+      if (state == BlobCache::State::kBad ||
+          state == BlobCache::State::kUnreadable) {
         ++out->blobs.bad;
+        out->blobs.unreadable += state == BlobCache::State::kUnreadable;
       } else if (state == BlobCache::State::kMissing) {
         // OCI image-spec: non-distributable layers may be absent.
         if (io::IsNonDistributableLayer(d.media_type)) {
@@ -727,6 +734,13 @@ ArtifactVerdict Verifier::VerifyArtifact(const io::Repository& repo,
     }
   }
 
+  if (v.blobs.unreadable > 0) {
+    return fail(Reason::kBlobIntegrity,
+                std::to_string(v.blobs.unreadable) +
+                    " blob(s) could not be read (I/O error or not a regular "
+                    "file): their content is not proven; check the storage "
+                    "and run again");
+  }
   if (v.blobs.bad > 0) {
     return fail(Reason::kBlobIntegrity,
                 std::to_string(v.blobs.bad) +
