@@ -177,6 +177,10 @@ constexpr char kLookupReusableSql[] =
     "r.reuse_until FROM verdicts v JOIN reuse r ON r.repository = "
     "v.repository AND r.digest = v.digest WHERE v.repository = ?1 AND "
     "v.digest = ?2";
+constexpr char kLookupReusableInSql[] =
+    "SELECT v.verdict, v.reason, v.record, v.tags, v.verified_at, r.key, "
+    "r.reuse_until, v.digest FROM verdicts v JOIN reuse r ON r.repository = "
+    "v.repository AND r.digest = v.digest WHERE v.repository = ?1";
 constexpr char kLookupRepositorySql[] =
     "SELECT key, digests, warnings, verified_at, reuse_until FROM "
     "repositories WHERE repository = ?1";
@@ -303,9 +307,10 @@ struct VerdictIndex::Impl {
   StmtPtr revocation_lookup, revocation_store;
   StmtPtr plugin_lookup, plugin_store, plugin_prune;
   StmtPtr upsert_reuse, delete_reuse, delete_repository, upsert_repository;
-  StmtPtr lookup_reusable, lookup_repository;
+  StmtPtr lookup_reusable, lookup_reusable_in, lookup_repository;
 
   ~Impl() {
+    lookup_reusable_in.reset();
     upsert_reuse.reset();
     delete_reuse.reset();
     delete_repository.reset();
@@ -1186,6 +1191,35 @@ base::Result<uint64_t, IndexError> VerdictIndex::PrunePluginCache(
   return static_cast<uint64_t>(sqlite3_changes64(im.db));
 }
 
+namespace {
+
+// ReadReusable reads the columns of kLookupReusableSql's row.
+base::Result<ReusableVerdict, IndexError> ReadReusable(
+    sqlite3_stmt* s, const std::string& path, std::string_view repository,
+    std::string_view digest) {
+  auto verdict = VerdictFromString(ColumnText(s, 0));
+  auto reason = ReasonFromString(ColumnText(s, 1));
+  if (!verdict || !reason) {
+    return base::MakeError(
+        IndexError::kCorrupt,
+        "index " + path + ": the row of " + std::string(repository) + "@" +
+            std::string(digest) + " has an unknown verdict or reason");
+  }
+  ReusableVerdict r;
+  r.verdict = *verdict;
+  r.reason = *reason;
+  r.record = ColumnText(s, 2);
+  r.tags = ColumnText(s, 3);
+  r.verified_at = FromMicros(sqlite3_column_int64(s, 4));
+  r.key = ColumnText(s, 5);
+  if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
+    r.reuse_until = FromMicros(sqlite3_column_int64(s, 6));
+  }
+  return r;
+}
+
+}  // namespace
+
 base::Result<std::optional<ReusableVerdict>, IndexError>
 VerdictIndex::LookupReusable(std::string_view repository,
                              std::string_view digest) {
@@ -1205,25 +1239,36 @@ VerdictIndex::LookupReusable(std::string_view repository,
   if (rc != SQLITE_ROW) {
     return im.Fail("looking up a reusable verdict", rc);
   }
-  auto verdict = VerdictFromString(ColumnText(s, 0));
-  auto reason = ReasonFromString(ColumnText(s, 1));
-  if (!verdict || !reason) {
-    return base::MakeError(
-        IndexError::kCorrupt,
-        "index " + im.path + ": the row of " + std::string(repository) + "@" +
-            std::string(digest) + " has an unknown verdict or reason");
-  }
-  ReusableVerdict r;
-  r.verdict = *verdict;
-  r.reason = *reason;
-  r.record = ColumnText(s, 2);
-  r.tags = ColumnText(s, 3);
-  r.verified_at = FromMicros(sqlite3_column_int64(s, 4));
-  r.key = ColumnText(s, 5);
-  if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
-    r.reuse_until = FromMicros(sqlite3_column_int64(s, 6));
-  }
+  TG_ASSIGN_OR_RETURN(ReusableVerdict r,
+                      ReadReusable(s, im.path, repository, digest));
   return std::optional<ReusableVerdict>(std::move(r));
+}
+
+base::Result<std::unordered_map<std::string, ReusableVerdict>, IndexError>
+VerdictIndex::LookupReusableIn(std::string_view repository) {
+  Impl& im = *impl_;
+  if (im.lookup_reusable_in == nullptr) {
+    TG_ASSIGN_OR_RETURN(im.lookup_reusable_in,
+                        im.Prepare(kLookupReusableInSql));
+  }
+  sqlite3_stmt* s = im.lookup_reusable_in.get();
+  ResetOnExit reset(s);
+  Binder b{s};
+  b.Text(1, repository);
+  std::unordered_map<std::string, ReusableVerdict> out;
+  for (;;) {
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return out;
+    }
+    if (rc != SQLITE_ROW) {
+      return im.Fail("reading reusable verdicts", rc);
+    }
+    std::string digest(ColumnText(s, 7));
+    TG_ASSIGN_OR_RETURN(ReusableVerdict r,
+                        ReadReusable(s, im.path, repository, digest));
+    out.emplace(std::move(digest), std::move(r));
+  }
 }
 
 base::Result<std::optional<RepositoryRecord>, IndexError>

@@ -186,6 +186,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/bytes.h"
@@ -435,6 +436,11 @@ class VerdictIndex {
   // reuse row; nullopt when either is absent.
   base::Result<std::optional<ReusableVerdict>, IndexError> LookupReusable(
       std::string_view repository, std::string_view digest);
+
+  // LookupReusableIn returns every verdict of `repository` that has a
+  // reuse row, keyed by digest (one range scan).
+  base::Result<std::unordered_map<std::string, ReusableVerdict>, IndexError>
+  LookupReusableIn(std::string_view repository);
 
   // LookupRepository returns the repositories row of `repository`.
   base::Result<std::optional<RepositoryRecord>, IndexError> LookupRepository(

@@ -262,6 +262,13 @@ class ReuseStore {
     auto r = index_.LookupReusable(repository, digest);
     return r.ok() ? std::move(r).value() : std::nullopt;
   }
+  std::unordered_map<std::string, ReusableVerdict> AllIn(
+      const std::string& repository) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = index_.LookupReusableIn(repository);
+    return r.ok() ? std::move(r).value()
+                  : std::unordered_map<std::string, ReusableVerdict>();
+  }
   std::optional<RepositoryRecord> Repository(const std::string& repository) {
     std::lock_guard<std::mutex> lock(mu_);
     auto r = index_.LookupRepository(repository);
@@ -311,11 +318,35 @@ bool FastPath(RepositoryWork& work, const ReuseContext& reuse,
       (record->reuse_until.has_value() && reuse.at >= *record->reuse_until)) {
     return false;
   }
+  if (record->digests.size() <= kEagerArtifacts) {
+    // One range scan; every verdict is checked before the fast path is
+    // taken (otherwise the graph is read after all).
+    auto stored = reuse.store->AllIn(repo.uri);
+    std::vector<Output> outputs(record->digests.size());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      auto found = stored.find(record->digests[i]);
+      if (found == stored.end() || reuse.at < found->second.verified_at ||
+          (found->second.reuse_until.has_value() &&
+           reuse.at >= *found->second.reuse_until)) {
+        return false;
+      }
+      Output& out = outputs[i];
+      out.present = true;
+      out.reused = true;
+      out.digest = record->digests[i];
+      out.record = found->second.record;
+      out.verdict = found->second.verdict;
+      out.reason = found->second.reason;
+      out.key = found->second.key;
+    }
+    work.outputs = std::move(outputs);
+  } else {
+    work.stored_digests = std::move(record->digests);
+  }
   for (const std::string& warning : record->warnings) {
     work.warnings.push_back("repository " + repo.uri + ": " + warning);
   }
   work.graph_warnings = std::move(record->warnings);
-  work.stored_digests = std::move(record->digests);
   work.from_index = true;
   return true;
 }
@@ -887,7 +918,7 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
                 state.record.repository = work->repository->uri;
                 state.record.key = work->key;
                 state.record.warnings = work->graph_warnings;
-                if (work->from_index) {
+                if (work->from_index && work->outputs.empty()) {
                   emit_stored(*work, state);
                 } else if (work->deferred) {
                   verify_deferred(*work, state);

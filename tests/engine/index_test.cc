@@ -688,6 +688,10 @@ TEST(IndexWriterTest, ReuseRowsAndRepositoryRowsForIncrementalRuns) {
   auto rb = ro->LookupReusable("repo", b.digest);
   ASSERT_TRUE(rb.ok());
   EXPECT_FALSE(rb->has_value());
+  auto all = ro->LookupReusableIn("repo");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->at(a.digest).key, "key-a");
   auto repo = ro->LookupRepository("repo");
   ASSERT_TRUE(repo.ok());
   ASSERT_TRUE(repo->has_value());
