@@ -529,5 +529,23 @@ TEST_F(LargeMirror, SigintStopsCleanlyAndMarksTheRunInterrupted) {
   EXPECT_EQ(next.by_key.size(), 8000u);
 }
 
+TEST_F(LargeMirror, SigtermLeavesNoCompleteLookingJsonDocument) {
+  std::vector<std::string> argv = Argv({"--jobs", "1"}, "json");
+  fs::path out = dir_.path() / "terminated.json";
+  pid_t pid = Start(argv, out);
+  ASSERT_GT(pid, 0);
+  ASSERT_GT(WaitForCommitted(pid), 0);
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 143);
+  EXPECT_EQ(Sql("SELECT status FROM runs"), "interrupted\n");
+  // The document is left open: no summary, not valid JSON.
+  std::string text = ReadFile(out);
+  EXPECT_EQ(text.find("\"summary\""), std::string::npos);
+  EXPECT_TRUE(json::parse(text, nullptr, false).is_discarded());
+}
+
 }  // namespace
 }  // namespace trustgate::testing
