@@ -140,6 +140,51 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
 constexpr char kPrunePluginSql[] =
     "DELETE FROM plugin_cache WHERE stored_at < ?1";
 
+// reuse and repositories (index.h): incremental re-verification; created
+// by every read-write connection, like the caches.
+constexpr char kReuseTablesSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS reuse (
+  repository  TEXT NOT NULL,
+  digest      TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  reuse_until INTEGER,
+  PRIMARY KEY (repository, digest)
+);
+CREATE TABLE IF NOT EXISTS repositories (
+  repository  TEXT PRIMARY KEY,
+  key         TEXT NOT NULL,
+  digests     TEXT NOT NULL,
+  warnings    TEXT NOT NULL,
+  verified_at INTEGER NOT NULL,
+  reuse_until INTEGER,
+  run_id      INTEGER NOT NULL
+)
+)sql";
+
+constexpr char kUpsertReuseSql[] =
+    "INSERT OR REPLACE INTO reuse (repository, digest, key, reuse_until) "
+    "VALUES (?1, ?2, ?3, ?4)";
+constexpr char kDeleteReuseSql[] =
+    "DELETE FROM reuse WHERE repository = ?1 AND digest = ?2";
+constexpr char kDeleteRepositorySql[] =
+    "DELETE FROM repositories WHERE repository = ?1";
+constexpr char kUpsertRepositorySql[] =
+    "INSERT OR REPLACE INTO repositories (repository, key, digests, "
+    "warnings, verified_at, reuse_until, run_id) VALUES (?1, ?2, ?3, ?4, ?5, "
+    "?6, ?7)";
+constexpr char kLookupReusableSql[] =
+    "SELECT v.verdict, v.reason, v.record, v.tags, v.verified_at, r.key, "
+    "r.reuse_until FROM verdicts v JOIN reuse r ON r.repository = "
+    "v.repository AND r.digest = v.digest WHERE v.repository = ?1 AND "
+    "v.digest = ?2";
+constexpr char kLookupReusableInSql[] =
+    "SELECT v.verdict, v.reason, v.record, v.tags, v.verified_at, r.key, "
+    "r.reuse_until, v.digest FROM verdicts v JOIN reuse r ON r.repository = "
+    "v.repository AND r.digest = v.digest WHERE v.repository = ?1";
+constexpr char kLookupRepositorySql[] =
+    "SELECT key, digests, warnings, verified_at, reuse_until FROM "
+    "repositories WHERE repository = ?1";
+
 constexpr char kUpsertVerdictSql[] = R"sql(
 INSERT INTO verdicts (repository, digest, media_type, verdict, reason, policy,
                       level, tags, error, valid_until, verified_at, run_id,
@@ -261,8 +306,17 @@ struct VerdictIndex::Impl {
   // Prepared on first use (the table may be absent in a read-only file).
   StmtPtr revocation_lookup, revocation_store;
   StmtPtr plugin_lookup, plugin_store, plugin_prune;
+  StmtPtr upsert_reuse, delete_reuse, delete_repository, upsert_repository;
+  StmtPtr lookup_reusable, lookup_reusable_in, lookup_repository;
 
   ~Impl() {
+    lookup_reusable_in.reset();
+    upsert_reuse.reset();
+    delete_reuse.reset();
+    delete_repository.reset();
+    upsert_repository.reset();
+    lookup_reusable.reset();
+    lookup_repository.reset();
     revocation_lookup.reset();
     revocation_store.reset();
     plugin_lookup.reset();
@@ -527,6 +581,10 @@ base::Status<IndexError> VerdictIndex::Impl::PrepareAll() {
     TG_ASSIGN_OR_RETURN(upsert_verdict, Prepare(kUpsertVerdictSql));
     TG_ASSIGN_OR_RETURN(delete_signatures, Prepare(kDeleteSignaturesSql));
     TG_ASSIGN_OR_RETURN(insert_signature, Prepare(kInsertSignatureSql));
+    TG_ASSIGN_OR_RETURN(upsert_reuse, Prepare(kUpsertReuseSql));
+    TG_ASSIGN_OR_RETURN(delete_reuse, Prepare(kDeleteReuseSql));
+    TG_ASSIGN_OR_RETURN(delete_repository, Prepare(kDeleteRepositorySql));
+    TG_ASSIGN_OR_RETURN(upsert_repository, Prepare(kUpsertRepositorySql));
   }
   return base::Ok{};
 }
@@ -663,6 +721,8 @@ base::Result<VerdictIndex, IndexError> VerdictIndex::Open(
         impl->Exec(kRevocationCacheSql, "creating the revocation cache table"));
     TG_RETURN_IF_ERROR(
         impl->Exec(kPluginCacheSql, "creating the plugin cache table"));
+    TG_RETURN_IF_ERROR(
+        impl->Exec(kReuseTablesSql, "creating the re-verification tables"));
   } else {
     TG_RETURN_IF_ERROR(
         impl->Exec("PRAGMA query_only=1", "setting query-only mode"));
@@ -747,8 +807,48 @@ base::Status<IndexError> VerdictIndex::WriteRows(int64_t run_id,
     TG_RETURN_IF_ERROR(im.StepDone(im.begin.get(), "starting a transaction"));
   }
   auto write_all = [&]() -> base::Status<IndexError> {
+    std::string_view invalidated;  // repository whose row was deleted
     for (const Row& row : rows) {
+      if (row.repository != nullptr) {
+        const RepositoryRecord& r = *row.repository;
+        sqlite3_stmt* s = im.upsert_repository.get();
+        ResetOnExit reset(s);
+        std::string digests = JsonArray(r.digests);
+        std::string warnings = JsonArray(r.warnings);
+        Binder b{s};
+        b.Text(1, r.repository);
+        b.Text(2, r.key);
+        b.Text(3, digests);
+        b.Text(4, warnings);
+        b.Int(5, Micros(r.verified_at));
+        b.TimeOrNull(6, r.reuse_until);
+        b.Int(7, run_id);
+        TG_RETURN_IF_ERROR(im.StepDone(s, "writing a repository row"));
+        invalidated = {};
+        continue;
+      }
       const ArtifactVerdict& v = *row.verdict;
+      if (invalidated != v.repository) {
+        sqlite3_stmt* s = im.delete_repository.get();
+        ResetOnExit reset(s);
+        Binder b{s};
+        b.Text(1, v.repository);
+        TG_RETURN_IF_ERROR(im.StepDone(s, "invalidating a repository row"));
+        invalidated = v.repository;
+      }
+      {
+        sqlite3_stmt* s = row.reuse_key.empty() ? im.delete_reuse.get()
+                                                : im.upsert_reuse.get();
+        ResetOnExit reset(s);
+        Binder b{s};
+        b.Text(1, v.repository);
+        b.Text(2, v.digest);
+        if (!row.reuse_key.empty()) {
+          b.Text(3, row.reuse_key);
+          b.TimeOrNull(4, row.reuse_until);
+        }
+        TG_RETURN_IF_ERROR(im.StepDone(s, "writing a reuse row"));
+      }
       {
         sqlite3_stmt* s = im.upsert_verdict.get();
         ResetOnExit reset(s);
@@ -1091,6 +1191,131 @@ base::Result<uint64_t, IndexError> VerdictIndex::PrunePluginCache(
   return static_cast<uint64_t>(sqlite3_changes64(im.db));
 }
 
+namespace {
+
+// ReadReusable reads the columns of kLookupReusableSql's row.
+base::Result<ReusableVerdict, IndexError> ReadReusable(
+    sqlite3_stmt* s, const std::string& path, std::string_view repository,
+    std::string_view digest) {
+  auto verdict = VerdictFromString(ColumnText(s, 0));
+  auto reason = ReasonFromString(ColumnText(s, 1));
+  if (!verdict || !reason) {
+    return base::MakeError(
+        IndexError::kCorrupt,
+        "index " + path + ": the row of " + std::string(repository) + "@" +
+            std::string(digest) + " has an unknown verdict or reason");
+  }
+  ReusableVerdict r;
+  r.verdict = *verdict;
+  r.reason = *reason;
+  r.record = ColumnText(s, 2);
+  r.tags = ColumnText(s, 3);
+  r.verified_at = FromMicros(sqlite3_column_int64(s, 4));
+  r.key = ColumnText(s, 5);
+  if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
+    r.reuse_until = FromMicros(sqlite3_column_int64(s, 6));
+  }
+  return r;
+}
+
+}  // namespace
+
+base::Result<std::optional<ReusableVerdict>, IndexError>
+VerdictIndex::LookupReusable(std::string_view repository,
+                             std::string_view digest) {
+  Impl& im = *impl_;
+  if (im.lookup_reusable == nullptr) {
+    TG_ASSIGN_OR_RETURN(im.lookup_reusable, im.Prepare(kLookupReusableSql));
+  }
+  sqlite3_stmt* s = im.lookup_reusable.get();
+  ResetOnExit reset(s);
+  Binder b{s};
+  b.Text(1, repository);
+  b.Text(2, digest);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) {
+    return std::optional<ReusableVerdict>();
+  }
+  if (rc != SQLITE_ROW) {
+    return im.Fail("looking up a reusable verdict", rc);
+  }
+  TG_ASSIGN_OR_RETURN(ReusableVerdict r,
+                      ReadReusable(s, im.path, repository, digest));
+  return std::optional<ReusableVerdict>(std::move(r));
+}
+
+base::Result<std::unordered_map<std::string, ReusableVerdict>, IndexError>
+VerdictIndex::LookupReusableIn(std::string_view repository) {
+  Impl& im = *impl_;
+  if (im.lookup_reusable_in == nullptr) {
+    TG_ASSIGN_OR_RETURN(im.lookup_reusable_in,
+                        im.Prepare(kLookupReusableInSql));
+  }
+  sqlite3_stmt* s = im.lookup_reusable_in.get();
+  ResetOnExit reset(s);
+  Binder b{s};
+  b.Text(1, repository);
+  std::unordered_map<std::string, ReusableVerdict> out;
+  for (;;) {
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return out;
+    }
+    if (rc != SQLITE_ROW) {
+      return im.Fail("reading reusable verdicts", rc);
+    }
+    std::string digest(ColumnText(s, 7));
+    TG_ASSIGN_OR_RETURN(ReusableVerdict r,
+                        ReadReusable(s, im.path, repository, digest));
+    out.emplace(std::move(digest), std::move(r));
+  }
+}
+
+base::Result<std::optional<RepositoryRecord>, IndexError>
+VerdictIndex::LookupRepository(std::string_view repository) {
+  Impl& im = *impl_;
+  if (im.lookup_repository == nullptr) {
+    TG_ASSIGN_OR_RETURN(im.lookup_repository, im.Prepare(kLookupRepositorySql));
+  }
+  sqlite3_stmt* s = im.lookup_repository.get();
+  ResetOnExit reset(s);
+  Binder b{s};
+  b.Text(1, repository);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) {
+    return std::optional<RepositoryRecord>();
+  }
+  if (rc != SQLITE_ROW) {
+    return im.Fail("looking up a repository row", rc);
+  }
+  RepositoryRecord r;
+  r.repository = std::string(repository);
+  r.key = ColumnText(s, 0);
+  auto strings = [&](int column, std::vector<std::string>* out) {
+    auto j = nlohmann::json::parse(ColumnText(s, column), nullptr, false);
+    if (!j.is_array()) {
+      return false;
+    }
+    for (const auto& item : j) {
+      if (!item.is_string()) {
+        return false;
+      }
+      out->push_back(item.get<std::string>());
+    }
+    return true;
+  };
+  if (!strings(1, &r.digests) || !strings(2, &r.warnings)) {
+    return base::MakeError(IndexError::kCorrupt,
+                           "index " + im.path + ": the repositories row of " +
+                               r.repository + " is damaged");
+  }
+  r.verified_at = FromMicros(sqlite3_column_int64(s, 3));
+  if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
+    r.reuse_until = FromMicros(sqlite3_column_int64(s, 4));
+  }
+  return std::optional<RepositoryRecord>(std::move(r));
+}
+
 base::Status<IndexError> VerdictIndex::LimitSizeForTesting(uint64_t pages) {
   std::string sql = "PRAGMA max_page_count = " + std::to_string(pages);
   return impl_->Exec(sql.c_str(), "limiting the size");
@@ -1136,8 +1361,31 @@ IndexWriter::~IndexWriter() {
 }
 
 bool IndexWriter::Push(ArtifactVerdict verdict) {
+  return Push(std::move(verdict), std::string(), std::nullopt);
+}
+
+bool IndexWriter::Push(ArtifactVerdict verdict, std::string reuse_key,
+                       std::optional<base::Time> reuse_until) {
   // Serialize on the pushing (pool) thread; the writer only binds.
   std::string record = ToJsonLine(verdict);
+  return Enqueue(Item{std::move(verdict), std::move(record),
+                      std::move(reuse_key), reuse_until, std::nullopt});
+}
+
+bool IndexWriter::PushRepository(RepositoryRecord record) {
+  return Enqueue(Item{ArtifactVerdict{}, std::string(), std::string(),
+                      std::nullopt,
+                      std::optional<RepositoryRecord>(std::move(record))});
+}
+
+void IndexWriter::CountReused(Verdict verdict) {
+  ArtifactVerdict v;
+  v.verdict = verdict;
+  std::lock_guard<std::mutex> lock(mu_);
+  counts_.Add(v);
+}
+
+bool IndexWriter::Enqueue(Item item) {
   std::unique_lock<std::mutex> lock(mu_);
   not_full_.wait(lock, [this] {
     return closing_ || error_.has_value() ||
@@ -1146,7 +1394,7 @@ bool IndexWriter::Push(ArtifactVerdict verdict) {
   if (closing_ || error_.has_value()) {
     return false;
   }
-  queue_.push_back(Item{std::move(verdict), std::move(record)});
+  queue_.push_back(std::move(item));
   if (queue_.size() >= options_.batch_size) {
     not_empty_.notify_one();
   }
@@ -1178,14 +1426,22 @@ void IndexWriter::Loop() {
     if (!batch.empty()) {
       rows.clear();
       for (const Item& item : batch) {
+        if (item.repository.has_value()) {
+          rows.push_back(VerdictIndex::Row{
+              nullptr, {}, {}, {}, std::nullopt, &*item.repository});
+          continue;
+        }
         rows.push_back(VerdictIndex::Row{&item.verdict, item.record,
-                                         options_.inputs_fingerprint});
+                                         options_.inputs_fingerprint,
+                                         item.reuse_key, item.reuse_until});
       }
       auto status = index_.WriteRows(run_id_, rows, options_.anchor);
       std::lock_guard<std::mutex> lock(mu_);
       if (status.ok()) {
         for (const Item& item : batch) {
-          counts_.Add(item.verdict);
+          if (!item.repository.has_value()) {
+            counts_.Add(item.verdict);
+          }
         }
       } else {
         // Stop at the first error: drop what waits, wake blocked pushers.

@@ -132,6 +132,38 @@
 // revocation_cache: created by read-write connections, absent = empty for
 // read-only ones. Cached responses are re-checked each time they are used.
 //
+//   CREATE TABLE IF NOT EXISTS reuse (
+//     repository  TEXT NOT NULL,
+//     digest      TEXT NOT NULL,     -- verdicts.digest
+//     key         TEXT NOT NULL,     -- hex SHA-256 of what the verdict
+//                                    -- depended on (engine/run.h: run
+//                                    -- inputs, manifest, signature
+//                                    -- manifests, envelopes, blob files)
+//     reuse_until INTEGER,           -- the outcome may change then (NULL:
+//                                    -- no time limit)
+//     PRIMARY KEY (repository, digest)
+//   );
+//
+//   CREATE TABLE IF NOT EXISTS repositories (
+//     repository  TEXT PRIMARY KEY,
+//     key         TEXT NOT NULL,     -- hex SHA-256 of the run inputs, the
+//                                    -- index.json bytes and the stat of
+//                                    -- every file under blobs/
+//     digests     TEXT NOT NULL,     -- JSON array: its verdicts, in order
+//     warnings    TEXT NOT NULL,     -- JSON array: its graph warnings
+//     verified_at INTEGER NOT NULL,  -- latest verified_at of its verdicts
+//     reuse_until INTEGER,           -- earliest reuse_until of them
+//     run_id      INTEGER NOT NULL
+//   );
+//
+// reuse and repositories serve incremental re-verification (engine/run.h,
+// README "Incremental re-verification"). A verdict without a reuse row
+// (transient failures: revocation unknown, plugin, read errors) is never
+// reused. Writing any verdict of a repository deletes its repositories
+// row in the same transaction, so a repository row only ever describes
+// verdict rows that a complete pass over the repository wrote or reused.
+// Both tables are created by read-write connections like the caches.
+//
 // A verdict row and its signature rows are replaced together (upsert of
 // the verdict, delete + insert of its signatures) in the batch transaction.
 // Rows of artifacts that a later run no longer sees are kept.
@@ -154,6 +186,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/bytes.h"
@@ -223,6 +256,29 @@ struct StoredVerdict {
   base::Time verified_at{};
   std::string inputs;  // the inputs fingerprint it was written with
   int64_t run_id = 0;
+};
+
+// ReusableVerdict is a stored verdict with what incremental
+// re-verification compares (a `verdicts` row joined with its `reuse` row).
+struct ReusableVerdict {
+  Verdict verdict = Verdict::kFailed;
+  Reason reason = Reason::kMalformed;
+  std::string record;  // ToJsonLine as written
+  std::string tags;    // verdicts.tags (JSON array)
+  base::Time verified_at{};
+  std::string key;  // reuse.key
+  std::optional<base::Time> reuse_until;
+};
+
+// RepositoryRecord is one `repositories` row: everything a re-run needs to
+// re-emit a repository whose key is unchanged without reading its graph.
+struct RepositoryRecord {
+  std::string repository;
+  std::string key;
+  std::vector<std::string> digests;   // in report order
+  std::vector<std::string> warnings;  // graph warnings, printed again
+  base::Time verified_at{};
+  std::optional<base::Time> reuse_until;
 };
 
 // AnchorFn returns the SHA-256 hex of the trust-store certificate that a
@@ -376,15 +432,34 @@ class VerdictIndex {
   // `stored_before` and returns how many.
   base::Result<uint64_t, IndexError> PrunePluginCache(base::Time stored_before);
 
+  // LookupReusable returns the verdict of (repository, digest) with its
+  // reuse row; nullopt when either is absent.
+  base::Result<std::optional<ReusableVerdict>, IndexError> LookupReusable(
+      std::string_view repository, std::string_view digest);
+
+  // LookupReusableIn returns every verdict of `repository` that has a
+  // reuse row, keyed by digest (one range scan).
+  base::Result<std::unordered_map<std::string, ReusableVerdict>, IndexError>
+  LookupReusableIn(std::string_view repository);
+
+  // LookupRepository returns the repositories row of `repository`.
+  base::Result<std::optional<RepositoryRecord>, IndexError> LookupRepository(
+      std::string_view repository);
+
   // LimitSizeForTesting caps the file at `pages` pages on this connection
   // (PRAGMA max_page_count) so tests can provoke kFull.
   base::Status<IndexError> LimitSizeForTesting(uint64_t pages);
 
   // Internal row of the write path; public for IndexWriter.
+  // A Row writes a verdict (verdict != nullptr; an empty reuse_key
+  // deletes its reuse row) or a repositories row (repository != nullptr).
   struct Row {
     const ArtifactVerdict* verdict;
     std::string_view record;  // ToJsonLine(*verdict)
     std::string_view inputs;
+    std::string_view reuse_key = {};
+    std::optional<base::Time> reuse_until = std::nullopt;
+    const RepositoryRecord* repository = nullptr;
   };
   base::Status<IndexError> WriteRows(int64_t run_id, std::span<const Row> rows,
                                      const AnchorFn& anchor);
@@ -425,6 +500,15 @@ class IndexWriter {
   // Push queues one verdict, blocking while the queue is full. Thread-safe.
   // Dropped (returns false) after an error or Close().
   bool Push(ArtifactVerdict verdict);
+  // Push with its reuse row: `reuse_key` empty = never reuse it.
+  bool Push(ArtifactVerdict verdict, std::string reuse_key,
+            std::optional<base::Time> reuse_until);
+  // PushRepository queues a repositories row, written after the verdicts
+  // pushed before it.
+  bool PushRepository(RepositoryRecord record);
+  // CountReused adds a verdict re-emitted from the index (not rewritten)
+  // to the run's totals.
+  void CountReused(Verdict verdict);
 
   // Close writes what is queued, finishes the run with `status` (or
   // kInterrupted after an error) and joins the thread. Returns the first
@@ -441,7 +525,11 @@ class IndexWriter {
   struct Item {
     ArtifactVerdict verdict;
     std::string record;
+    std::string reuse_key;
+    std::optional<base::Time> reuse_until;
+    std::optional<RepositoryRecord> repository;
   };
+  bool Enqueue(Item item);
 
   IndexWriter(VerdictIndex index, int64_t run_id, Options options);
   void Loop();

@@ -611,6 +611,8 @@ Json SummaryToJson(const Summary& s) {
   }
   j["reasons"] = std::move(reasons);
   j["signaturesVerified"] = s.signatures_verified;
+  j["reused"] = s.reused;
+  j["reverified"] = s.artifacts - s.reused;
   j["elapsedSeconds"] = s.elapsed_seconds;
   j["artifactsPerSecond"] = s.ArtifactsPerSecond();
   return j;
@@ -764,6 +766,25 @@ base::Status<ReportError> ReportWriter::Write(const ArtifactVerdict& v) {
     text.pop_back();  // the separator carries the newline
   }
   return Put(text);
+}
+
+base::Status<ReportError> ReportWriter::WriteRecord(std::string_view record) {
+  if (format_ == Format::kText) {
+    auto v = FromJsonLine(record);
+    if (!v.ok()) {
+      return base::MakeError(ReportError::kBadJson, v.detail());
+    }
+    return Write(*v);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  TG_RETURN_IF_ERROR(OpenJsonLocked());
+  if (format_ == Format::kJson) {
+    TG_RETURN_IF_ERROR(Put(first_ ? "\n" : ",\n"));
+    first_ = false;
+    return Put(record);
+  }
+  TG_RETURN_IF_ERROR(Put(record));
+  return Put("\n");
 }
 
 base::Status<ReportError> ReportWriter::Finish(const Summary& summary) {

@@ -95,6 +95,9 @@ struct Summary {
   // signatures_verified: signatures whose integrity check ran (pass or
   // fail), i.e. public-key verifications attempted.
   uint64_t signatures_verified = 0;
+  // reused: artifacts whose verdict was re-emitted from the verdict index
+  // (incremental re-verification) instead of being verified again.
+  uint64_t reused = 0;
   double elapsed_seconds = 0;
 
   void Add(const ArtifactVerdict& v);
@@ -106,7 +109,8 @@ struct Summary {
 
 // SummaryToJson returns the `summary` object of the json document:
 // {artifacts, verified, skipped, failed, reasons{<every code>: n},
-//  signaturesVerified, elapsedSeconds, artifactsPerSecond}.
+//  signaturesVerified, reused, reverified, elapsedSeconds,
+//  artifactsPerSecond} (reverified = artifacts - reused).
 nlohmann::ordered_json SummaryToJson(const Summary& s);
 
 // ReportWriter streams verdicts to `out` (borrowed; not closed) in one
@@ -135,6 +139,11 @@ class ReportWriter {
 
   // Write prints one artifact (the json document's opening on first use).
   base::Status<ReportError> Write(const ArtifactVerdict& v);
+
+  // WriteRecord prints one artifact given as its ToJsonLine record (a
+  // verdict re-emitted from the index) without re-serializing it; the
+  // text format parses it back to print TextLine.
+  base::Status<ReportError> WriteRecord(std::string_view record);
 
   // Finish prints the summary (text, json) and closes the json document;
   // flushes `out`. Call once, after the last Write().

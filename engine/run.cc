@@ -1,5 +1,9 @@
 #include "engine/run.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
@@ -9,9 +13,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
+#include <unordered_map>
 
 #include "engine/chain_cache.h"
 #include "engine/index.h"
@@ -19,19 +27,379 @@
 #include "io/mirror.h"
 #include "io/reader.h"
 #include "io/referrers.h"
+#include "io/uring_reader.h"
 
 namespace trustgate::engine {
 namespace {
+
+// Output is one artifact's verdict on its way to the sink: verified now
+// (`computed`) or re-emitted from the index (`reused`, its stored record).
+struct Output {
+  bool present = false;  // false: not reached before an interruption
+  bool reused = false;
+  std::string record;  // reused: the stored ToJsonLine
+  Verdict verdict = Verdict::kFailed;
+  Reason reason = Reason::kMalformed;
+  std::optional<ArtifactVerdict> computed;
+  std::string digest;
+  std::string key;  // reuse key; "" = never reuse this verdict
+  std::optional<base::Time> reuse_until;
+  base::Time verified_at{};
+};
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return base::HexEncode(base::ByteView(digest, length));
+}
+
+void MinInto(std::optional<base::Time>* slot, std::optional<base::Time> t) {
+  if (t.has_value() && (!slot->has_value() || *t < **slot)) {
+    *slot = t;
+  }
+}
+
+// Snapshot is the stat proof of a repository's files, taken before any of
+// them is read: per blob path ("sha256/<hex>") its size, mtime, ctime and
+// inode. A content-addressed file whose stat is unchanged is taken as
+// unchanged (README "Incremental re-verification").
+struct Snapshot {
+  std::unordered_map<std::string, std::string> stats;
+  std::string layout;  // stat of oci-layout
+  std::string key;     // repository key
+};
 
 // RepositoryWork is one repository travelling through the pipeline.
 struct RepositoryWork {
   const io::Repository* repository = nullptr;
   std::vector<const Target*> targets;  // empty = whole repository
-  std::vector<ArtifactVerdict> verdicts;
+  std::vector<Output> outputs;
   std::vector<std::string> errors;    // repository-level failures
   std::vector<std::string> warnings;  // skipped entries, limits hit
   std::vector<std::string> target_errors;
+  std::vector<std::string> graph_warnings;  // as stored for the fast path
+  std::string key;          // repository key; "" = unknown (no reuse row)
+  bool from_index = false;  // fast path: everything re-emitted
+  // from_index: the digests whose stored records the sink prints.
+  std::vector<std::string> stored_digests;
+  // deferred: a large repository; its graph is kept and its artifacts are
+  // verified in chunks by the sink (bounded memory).
+  bool deferred = false;
+  std::unique_ptr<io::RepositoryGraph> graph;
+  std::vector<const io::ArtifactNode*> selected;
+  std::unique_ptr<BlobCache> blobs;
+  std::optional<Snapshot> snap;
 };
+
+// kEagerArtifacts: repositories with at most this many selected artifacts
+// are verified whole in the pipeline's parallel stage; larger ones are
+// verified by the sink in chunks of kChunkArtifacts, so at most about
+// (2 x jobs) x max(kEagerArtifacts, kChunkArtifacts) verdicts wait in
+// memory however large a repository is.
+constexpr size_t kEagerArtifacts = 1024;
+constexpr size_t kChunkArtifacts = 64;
+
+std::string StatText(int dir_fd, const char* name) {
+  struct stat st {};
+  if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return "absent:" + std::to_string(errno);
+  }
+  return std::to_string(st.st_size) + ":" + std::to_string(st.st_mode) + ":" +
+         std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_sec) +
+         "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+         std::to_string(st.st_ctim.tv_sec) + "." +
+         std::to_string(st.st_ctim.tv_nsec);
+}
+
+// TakeSnapshot lists blobs/<alg>/ of `repo` and reads index.json's bytes;
+// nullopt when the layout cannot be listed (then nothing is reused).
+std::optional<Snapshot> TakeSnapshot(const io::Repository& repo,
+                                     io::Reader& reader,
+                                     std::string_view run_inputs) {
+  Snapshot snap;
+  const int root = repo.dir_fd.get();
+  snap.layout = StatText(root, "oci-layout");
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (const char* alg : {"sha256", "sha512"}) {
+    std::string dir = std::string("blobs/") + alg;
+    int fd = ::openat(root, dir.c_str(),
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) {
+        continue;
+      }
+      return std::nullopt;
+    }
+    DIR* d = ::fdopendir(fd);
+    if (d == nullptr) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    while (struct dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') {
+        continue;
+      }
+      entries.emplace_back(std::string(alg) + "/" + e->d_name,
+                           StatText(::dirfd(d), e->d_name));
+    }
+    ::closedir(d);
+  }
+  std::sort(entries.begin(), entries.end());
+  auto index = reader.ReadFile(repo, "index.json", io::kManifestMaxBytes);
+  if (!index.ok()) {
+    return std::nullopt;
+  }
+  std::string text = "trustgate-repository-1\n";
+  text += run_inputs;
+  text += "\n" + repo.uri + "\n" + snap.layout + "\n";
+  text += Sha256Hex(
+      std::string_view(reinterpret_cast<const char*>(index->view().data()),
+                       index->view().size()));
+  text += "\n";
+  for (auto& [name, stat] : entries) {
+    text += name + " " + stat + "\n";
+    snap.stats.emplace(std::move(name), std::move(stat));
+  }
+  snap.key = Sha256Hex(text);
+  return snap;
+}
+
+// ArtifactKey names everything `artifact`'s verdict depends on besides
+// the time: the run inputs, the layout, the manifest and its children,
+// the signature manifests and envelopes (in order), and the blob files
+// when blobs are checked.
+std::string ArtifactKey(std::string_view run_inputs, const Snapshot& snap,
+                        const io::Repository& repo,
+                        const io::RepositoryGraph& graph,
+                        const io::ArtifactNode& artifact, BlobsMode blobs) {
+  std::string text = "trustgate-artifact-1\n";
+  text += run_inputs;
+  text += "\n" + repo.uri + "\n" + snap.layout + "\n";
+  auto file = [&](const io::Descriptor& d) {
+    std::string name = d.digest.BlobPath().substr(6);  // after "blobs/"
+    auto found = snap.stats.find(name);
+    text += d.digest.ToString() + " " + d.media_type + " " +
+            std::to_string(d.size) + " " +
+            (found == snap.stats.end() ? "unlisted" : found->second) + "\n";
+  };
+  auto manifest_blobs = [&](const std::optional<io::Manifest>& m) {
+    if (blobs != BlobsMode::kCheck || !m.has_value()) {
+      return;
+    }
+    if (m->config.has_value()) {
+      file(*m->config);
+    }
+    for (const io::Descriptor& layer : m->layers) {
+      file(layer);
+    }
+  };
+  file(artifact.load.descriptor);
+  manifest_blobs(artifact.load.manifest);
+  text += "children\n";
+  for (const io::ManifestLoad& child : artifact.children) {
+    file(child.descriptor);
+    manifest_blobs(child.manifest);
+  }
+  text += "signatures\n";
+  auto found = graph.signatures_by_subject.find(
+      artifact.load.descriptor.digest.ToString());
+  if (found != graph.signatures_by_subject.end()) {
+    for (const io::SignatureNode& signature : found->second) {
+      file(signature.load.descriptor);
+      if (signature.load.manifest.has_value()) {
+        for (const io::Descriptor& layer : signature.load.manifest->layers) {
+          file(layer);
+        }
+      }
+    }
+  }
+  return Sha256Hex(text);
+}
+
+// Transient tells whether `v` may rest on something that can change
+// without any input changing: a revocation status that was unknown, a
+// plugin, a read error. Such verdicts are never reused.
+bool Transient(const ArtifactVerdict& v) {
+  if (v.reason == Reason::kPlugin || v.reason == Reason::kMalformed ||
+      v.blobs.bad > 0) {
+    return true;  // blob read errors count as bad blobs
+  }
+  for (const SignatureVerdict& sv : v.signatures) {
+    if (sv.reason == Reason::kPlugin || sv.reason == Reason::kMalformed) {
+      return true;
+    }
+    for (const CheckResult& c : sv.validations) {
+      if (c.code == io::ToString(io::IoError::kReadError) ||
+          c.code == "revocation-unknown") {
+        return true;
+      }
+    }
+    for (const RevocationEntry& r : sv.revocation) {
+      if (r.status == "unknown") {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Reusable tells whether a stored verdict holds at `at`: same key, `at`
+// not before the time it was verified as of, and before reuse_until.
+bool Reusable(const ReusableVerdict& r, std::string_view key, base::Time at) {
+  return r.key == key && at >= r.verified_at &&
+         (!r.reuse_until.has_value() || at < *r.reuse_until);
+}
+
+// ReuseStore is the run's read connection to the index (its own, beside
+// the writer's), shared by the pool under a mutex.
+class ReuseStore {
+ public:
+  explicit ReuseStore(VerdictIndex index) : index_(std::move(index)) {}
+  std::optional<ReusableVerdict> Verdict(const std::string& repository,
+                                         const std::string& digest) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = index_.LookupReusable(repository, digest);
+    return r.ok() ? std::move(r).value() : std::nullopt;
+  }
+  std::unordered_map<std::string, ReusableVerdict> AllIn(
+      const std::string& repository) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = index_.LookupReusableIn(repository);
+    return r.ok() ? std::move(r).value()
+                  : std::unordered_map<std::string, ReusableVerdict>();
+  }
+  std::optional<RepositoryRecord> Repository(const std::string& repository) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = index_.LookupRepository(repository);
+    return r.ok() ? std::move(r).value() : std::nullopt;
+  }
+
+ private:
+  std::mutex mu_;
+  VerdictIndex index_;
+};
+
+// ReuseContext is what ProcessRepository needs for incremental runs.
+struct ReuseContext {
+  ReuseStore* store = nullptr;  // null: no index, nothing reused or keyed
+  bool full = false;
+  std::string run_inputs;
+  base::Time at{};
+  BlobsMode blobs = BlobsMode::kCheck;
+  const std::atomic<int>* stop = nullptr;
+  bool Stopped() const {
+    return stop != nullptr && stop->load(std::memory_order_relaxed) != 0;
+  }
+};
+
+std::vector<std::string> TagsOf(std::string_view json_array) {
+  std::vector<std::string> tags;
+  auto j = nlohmann::json::parse(json_array, nullptr, false);
+  if (j.is_array()) {
+    for (const auto& t : j) {
+      if (t.is_string()) {
+        tags.push_back(t.get<std::string>());
+      }
+    }
+  }
+  return tags;
+}
+
+// FastPath decides whether every stored verdict of an unchanged
+// repository can be re-emitted without reading its graph; the sink then
+// prints their stored records in order.
+bool FastPath(RepositoryWork& work, const ReuseContext& reuse,
+              const Snapshot& snap) {
+  const io::Repository& repo = *work.repository;
+  auto record = reuse.store->Repository(repo.uri);
+  if (!record.has_value() || record->key != snap.key ||
+      reuse.at < record->verified_at ||
+      (record->reuse_until.has_value() && reuse.at >= *record->reuse_until)) {
+    return false;
+  }
+  if (record->digests.size() <= kEagerArtifacts) {
+    // One range scan; every verdict is checked before the fast path is
+    // taken (otherwise the graph is read after all).
+    auto stored = reuse.store->AllIn(repo.uri);
+    std::vector<Output> outputs(record->digests.size());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      auto found = stored.find(record->digests[i]);
+      if (found == stored.end() || reuse.at < found->second.verified_at ||
+          (found->second.reuse_until.has_value() &&
+           reuse.at >= *found->second.reuse_until)) {
+        return false;
+      }
+      Output& out = outputs[i];
+      out.present = true;
+      out.reused = true;
+      out.digest = record->digests[i];
+      out.record = found->second.record;
+      out.verdict = found->second.verdict;
+      out.reason = found->second.reason;
+      out.key = found->second.key;
+    }
+    work.outputs = std::move(outputs);
+  } else {
+    work.stored_digests = std::move(record->digests);
+  }
+  for (const std::string& warning : record->warnings) {
+    work.warnings.push_back("repository " + repo.uri + ": " + warning);
+  }
+  work.graph_warnings = std::move(record->warnings);
+  work.from_index = true;
+  return true;
+}
+
+// VerifyOne decides artifact `i` of work.selected into `out`: reused from
+// the index when its key and time allow, else verified.
+void VerifyOne(RepositoryWork& work, size_t i, const Verifier& verifier,
+               const ReuseContext& reuse, Output& out) {
+  if (reuse.Stopped()) {
+    return;  // interrupted: this artifact gets no verdict in this run
+  }
+  const io::Repository& repo = *work.repository;
+  const io::ArtifactNode& artifact = *work.selected[i];
+  out.digest = artifact.load.descriptor.digest.ToString();
+  if (work.snap.has_value()) {
+    out.key = ArtifactKey(reuse.run_inputs, *work.snap, repo, *work.graph,
+                          artifact, reuse.blobs);
+  }
+  if (!reuse.full && !out.key.empty()) {
+    auto stored = reuse.store->Verdict(repo.uri, out.digest);
+    if (stored.has_value() && Reusable(*stored, out.key, reuse.at)) {
+      out.present = true;
+      out.reuse_until = stored->reuse_until;
+      out.verified_at = stored->verified_at;
+      if (TagsOf(stored->tags) == artifact.tags) {
+        out.reused = true;
+        out.record = std::move(stored->record);
+        out.verdict = stored->verdict;
+        out.reason = stored->reason;
+        return;
+      }
+      // Only the tags moved: the stored verdict with today's tags.
+      auto parsed = FromJsonLine(stored->record);
+      if (parsed.ok()) {
+        parsed->tags = artifact.tags;
+        out.computed = std::move(parsed).value();
+        return;
+      }
+    }
+  }
+  ArtifactVerdict v =
+      verifier.VerifyArtifact(repo, *work.graph, artifact, *work.blobs);
+  out.present = true;
+  out.verified_at = v.verified_at;
+  out.reuse_until = std::nullopt;
+  for (const SignatureVerdict& sv : v.signatures) {
+    MinInto(&out.reuse_until, sv.reuse_until);
+  }
+  if (Transient(v)) {
+    out.key.clear();
+  }
+  out.computed = std::move(v);
+}
 
 bool Matches(const io::ArtifactNode& artifact, const Target& target) {
   if (!target.digest.empty()) {
@@ -42,6 +410,41 @@ bool Matches(const io::ArtifactNode& artifact, const Target& target) {
            artifact.tags.end();
   }
   return true;
+}
+
+// PluginInputs describes what plugin answers depend on besides the
+// signature: the plugin directory, each installed plugin executable (path,
+// size, inode, mtime, ctime: an upgraded plugin re-verifies), the cache TTL
+// and --plugin-config. Part of the run inputs of incremental re-runs.
+std::string PluginInputs(const RunOptions& options) {
+  std::string text = "plugins " + options.plugins.plugin_dir.string() + "\n";
+  text += "ttl " + std::to_string(options.plugins.cache_ttl.count()) + "\n";
+  for (const auto& [key, value] : options.verifier.plugin_config) {
+    text += "config " + key + "=" + value + "\n";
+  }
+  std::error_code ec;
+  std::vector<std::string> executables;
+  for (std::filesystem::directory_iterator it(options.plugins.plugin_dir, ec),
+       end;
+       !ec && it != end; it.increment(ec)) {
+    const std::filesystem::path exe = PluginExecutablePath(
+        options.plugins.plugin_dir, it->path().filename().string());
+    struct stat st {};
+    if (::lstat(exe.c_str(), &st) != 0) {
+      continue;
+    }
+    executables.push_back(exe.string() + " " + std::to_string(st.st_size) +
+                          " " + std::to_string(st.st_ino) + " " +
+                          std::to_string(st.st_mtim.tv_sec) + "." +
+                          std::to_string(st.st_mtim.tv_nsec) + " " +
+                          std::to_string(st.st_ctim.tv_sec) + "." +
+                          std::to_string(st.st_ctim.tv_nsec));
+  }
+  std::sort(executables.begin(), executables.end());
+  for (const std::string& e : executables) {
+    text += "plugin " + e + "\n";
+  }
+  return text;
 }
 
 // MarkEmergency marks a verdict decided by an emergency policy statement
@@ -61,26 +464,36 @@ void MarkEmergency(const LoadedConfig& config, ArtifactVerdict* v) {
 }
 
 void ProcessRepository(RepositoryWork& work, io::Reader& reader,
-                       const Verifier& verifier,
-                       std::atomic<uint64_t>& blob_bytes) {
+                       const Verifier& verifier, const ReuseContext& reuse) {
   const io::Repository& repo = *work.repository;
+  if (reuse.store != nullptr) {
+    work.snap = TakeSnapshot(repo, reader, reuse.run_inputs);
+    if (work.snap.has_value() && !reuse.full && work.targets.empty() &&
+        FastPath(work, reuse, *work.snap)) {
+      return;
+    }
+  }
   auto graph = io::LoadRepositoryGraph(repo, reader);
   if (!graph.ok()) {
     work.errors.push_back("repository " + repo.uri + ": " + graph.detail() +
                           " (no artifact of it was verified)");
     return;
   }
-  for (const std::string& warning : graph->warnings) {
+  work.graph = std::make_unique<io::RepositoryGraph>(std::move(graph).value());
+  if (work.snap.has_value()) {
+    work.key = work.snap->key;
+  }
+  work.graph_warnings = work.graph->warnings;
+  for (const std::string& warning : work.graph->warnings) {
     work.warnings.push_back("repository " + repo.uri + ": " + warning);
   }
-  std::vector<const io::ArtifactNode*> selected;
-  for (const io::ArtifactNode& artifact : graph->artifacts) {
+  for (const io::ArtifactNode& artifact : work.graph->artifacts) {
     bool wanted = work.targets.empty();
     for (const Target* target : work.targets) {
       wanted = wanted || Matches(artifact, *target);
     }
     if (wanted) {
-      selected.push_back(&artifact);
+      work.selected.push_back(&artifact);
     }
   }
   for (const Target* target : work.targets) {
@@ -88,7 +501,7 @@ void ProcessRepository(RepositoryWork& work, io::Reader& reader,
       continue;
     }
     bool found = std::any_of(
-        selected.begin(), selected.end(),
+        work.selected.begin(), work.selected.end(),
         [&](const io::ArtifactNode* a) { return Matches(*a, *target); });
     if (!found) {
       work.target_errors.push_back(
@@ -97,13 +510,15 @@ void ProcessRepository(RepositoryWork& work, io::Reader& reader,
           " names no artifact of the repository's index.json");
     }
   }
-  work.verdicts.resize(selected.size());
-  BlobCache blobs;
-  tbb::parallel_for(size_t{0}, selected.size(), [&](size_t i) {
-    work.verdicts[i] =
-        verifier.VerifyArtifact(repo, *graph, *selected[i], blobs);
+  work.blobs = std::make_unique<BlobCache>();
+  if (work.selected.size() > kEagerArtifacts) {
+    work.deferred = true;  // the sink verifies it in chunks
+    return;
+  }
+  work.outputs.resize(work.selected.size());
+  tbb::parallel_for(size_t{0}, work.selected.size(), [&](size_t i) {
+    VerifyOne(work, i, verifier, reuse, work.outputs[i]);
   });
-  blob_bytes.fetch_add(blobs.bytes_hashed(), std::memory_order_relaxed);
 }
 
 // Progress draws one self-overwriting status line on a terminal every
@@ -127,6 +542,9 @@ class Progress {
   }
   void RepositoryDone(size_t artifacts) {
     repositories_done_.fetch_add(1, std::memory_order_relaxed);
+    artifacts_done_.fetch_add(artifacts, std::memory_order_relaxed);
+  }
+  void ArtifactsDone(size_t artifacts) {
     artifacts_done_.fetch_add(artifacts, std::memory_order_relaxed);
   }
 
@@ -273,6 +691,11 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
   if (options.index_path.has_value()) {
     auto opened =
         VerdictIndex::Open(options.index_path->string(), OpenMode::kReadWrite);
+    // Tests provoke a full disk with TRUSTGATE_TEST_INDEX_MAX_PAGES.
+    if (const char* pages = std::getenv("TRUSTGATE_TEST_INDEX_MAX_PAGES");
+        opened.ok() && pages != nullptr && *pages != '\0') {
+      (void)opened->LimitSizeForTesting(std::strtoull(pages, nullptr, 10));
+    }
     RunInfo info;
     info.started_at = std::chrono::time_point_cast<std::chrono::microseconds>(
         std::chrono::system_clock::now());
@@ -346,7 +769,56 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
     }
     plugins = std::move(created).value();
   }
-  std::unique_ptr<io::Reader> reader = io::NewPreadReader();
+  std::string io_notice;
+  auto best_reader = io::NewBestReader(options.io, &io_notice);
+  if (!best_reader.ok()) {
+    std::fprintf(options.err,
+                 "trustgate: --io %s: %s\n"
+                 "  fix: use --io auto (falls back to pread) or --io pread\n",
+                 std::string(io::ToString(options.io)).c_str(),
+                 best_reader.detail().c_str());
+    result.exit_code = 2;
+    return result;
+  }
+  if (!io_notice.empty() && !options.quiet) {
+    std::fprintf(options.err, "trustgate: %s\n", io_notice.c_str());
+  }
+  std::unique_ptr<io::Reader> reader = std::move(best_reader).value();
+
+  // Incremental re-verification: the run inputs every stored verdict is
+  // compared against, and a read connection of our own.
+  ReuseContext reuse;
+  std::unique_ptr<ReuseStore> reuse_store;
+  reuse.full = options.full;
+  reuse.at = options.verifier.at;
+  reuse.blobs = options.verifier.blobs;
+  reuse.stop = options.stop;
+  {
+    std::string inputs = "trustgate " TRUSTGATE_VERSION "\n";
+    inputs += config.inputs_fingerprint + "\n";
+    inputs +=
+        options.verifier.blobs == BlobsMode::kCheck ? "blobs\n" : "no-blobs\n";
+    inputs += std::to_string(options.verifier.max_signatures) + "\n";
+    inputs += options.revocation.network == NetworkMode::kOffline ? "offline\n"
+                                                                  : "online\n";
+    inputs += options.revocation.crl_dir.value_or("").string() + "\n";
+    inputs += options.registry_host + "\n";
+    inputs += PluginInputs(options);
+    reuse.run_inputs = Sha256Hex(inputs);
+  }
+  if (index != nullptr) {
+    auto read =
+        VerdictIndex::Open(options.index_path->string(), OpenMode::kReadOnly);
+    if (read.ok()) {
+      reuse_store = std::make_unique<ReuseStore>(std::move(read).value());
+      reuse.store = reuse_store.get();
+    } else {
+      std::fprintf(options.err,
+                   "trustgate: warning: cannot read the verdict index for "
+                   "reuse (%s): verifying everything\n",
+                   read.detail().c_str());
+    }
+  }
   ChainCache chains(config.policy, config.store);
   Verifier verifier(config.policy, config.store, chains, *reader,
                     options.verifier, revocation.value().get(), plugins.get());
@@ -358,13 +830,134 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
     progress = std::make_unique<Progress>(options.err, plan.size(), verifier);
   }
 
+  // Sink side: one artifact out (report, summary, index), in order.
+  struct Emitting {
+    bool complete = false;
+    RepositoryRecord record;
+  };
+  auto emit = [&](Emitting& state, Output& out) {
+    if (!out.present) {
+      state.complete = false;
+      return;
+    }
+    if (out.computed.has_value()) {
+      MarkEmergency(config, &*out.computed);
+      if (out.computed->emergency.has_value()) {
+        MinInto(&out.reuse_until, out.computed->emergency->expires);
+      }
+    }
+    if (out.key.empty()) {
+      state.complete = false;
+    }
+    state.record.digests.push_back(out.digest);
+    state.record.verified_at =
+        std::max(state.record.verified_at, out.verified_at);
+    MinInto(&state.record.reuse_until, out.reuse_until);
+    if (out.reused) {
+      ArtifactVerdict counted;
+      counted.verdict = out.verdict;
+      counted.reason = out.reason;
+      result.summary.Add(counted);
+      ++result.summary.reused;
+      if (!report.WriteRecord(out.record).ok()) {
+        write_failed = true;
+      }
+      if (index != nullptr) {
+        index->CountReused(out.verdict);
+      }
+      return;
+    }
+    result.summary.Add(*out.computed);
+    if (!report.Write(*out.computed).ok()) {
+      write_failed = true;
+    }
+    if (index != nullptr) {
+      index->Push(std::move(*out.computed), std::move(out.key),
+                  out.reuse_until);
+    }
+  };
+  // A large repository: verified here in chunks through a nested pipeline
+  // whose in-order last stage emits, so only a few chunks wait in memory.
+  auto verify_deferred = [&](RepositoryWork& work, Emitting& state) {
+    struct Chunk {
+      size_t begin = 0;
+      std::vector<Output> outputs;
+    };
+    const size_t n = work.selected.size();
+    size_t next_chunk = 0;
+    tbb::parallel_pipeline(
+        static_cast<size_t>(jobs) * 2,
+        tbb::make_filter<void, Chunk*>(
+            tbb::filter_mode::serial_in_order,
+            [&](tbb::flow_control& fc) -> Chunk* {
+              if (next_chunk >= n || reuse.Stopped()) {
+                fc.stop();
+                return nullptr;
+              }
+              auto* chunk = new Chunk;
+              chunk->begin = next_chunk;
+              next_chunk = std::min(n, next_chunk + kChunkArtifacts);
+              chunk->outputs.resize(next_chunk - chunk->begin);
+              return chunk;
+            }) &
+            tbb::make_filter<Chunk*, Chunk*>(
+                tbb::filter_mode::parallel,
+                [&](Chunk* chunk) {
+                  for (size_t i = 0; i < chunk->outputs.size(); ++i) {
+                    VerifyOne(work, chunk->begin + i, verifier, reuse,
+                              chunk->outputs[i]);
+                  }
+                  if (progress != nullptr) {
+                    progress->ArtifactsDone(chunk->outputs.size());
+                  }
+                  return chunk;
+                }) &
+            tbb::make_filter<Chunk*, void>(
+                tbb::filter_mode::serial_in_order, [&](Chunk* chunk) {
+                  for (Output& out : chunk->outputs) {
+                    emit(state, out);
+                  }
+                  delete chunk;
+                }));
+    if (next_chunk < n) {
+      state.complete = false;  // interrupted
+    }
+  };
+  // The fast path: stored records, fetched and printed in order.
+  auto emit_stored = [&](RepositoryWork& work, Emitting& state) {
+    for (const std::string& digest : work.stored_digests) {
+      if (reuse.Stopped()) {
+        return;
+      }
+      Output out;
+      out.digest = digest;
+      auto stored = reuse.store->Verdict(work.repository->uri, digest);
+      if (!stored.has_value()) {
+        // Gone since the repository was checked (another writer).
+        std::fprintf(options.err,
+                     "trustgate: error: %s@%s: the stored verdict vanished "
+                     "from the index during the run; run again\n",
+                     work.repository->uri.c_str(), digest.c_str());
+        ++result.repository_errors;
+        continue;
+      }
+      out.present = true;
+      out.reused = true;
+      out.record = std::move(stored->record);
+      out.verdict = stored->verdict;
+      out.reason = stored->reason;
+      out.key = std::move(stored->key);
+      emit(state, out);
+    }
+  };
+
   size_t next = 0;
   tbb::parallel_pipeline(
       static_cast<size_t>(jobs) * 2,
       tbb::make_filter<void, RepositoryWork*>(
           tbb::filter_mode::serial_in_order,
           [&](tbb::flow_control& fc) -> RepositoryWork* {
-            if (next >= plan.size()) {
+            if (next >= plan.size() || reuse.Stopped()) {
               fc.stop();
               return nullptr;
             }
@@ -373,9 +966,10 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
           tbb::make_filter<RepositoryWork*, RepositoryWork*>(
               tbb::filter_mode::parallel,
               [&](RepositoryWork* work) {
-                ProcessRepository(*work, *reader, verifier, blob_bytes);
+                ProcessRepository(*work, *reader, verifier, reuse);
                 if (progress != nullptr) {
-                  progress->RepositoryDone(work->verdicts.size());
+                  progress->RepositoryDone(work->outputs.size() +
+                                           work->stored_digests.size());
                 }
                 return work;
               }) &
@@ -395,19 +989,38 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
                                e.c_str());
                   ++result.target_errors;
                 }
-                for (ArtifactVerdict& v : work->verdicts) {
-                  MarkEmergency(config, &v);
-                  result.summary.Add(v);
-                  if (!report.Write(v).ok()) {
-                    write_failed = true;
-                  }
-                  if (index != nullptr) {
-                    index->Push(std::move(v));
+                // A repositories row is written when every verdict of
+                // the whole repository is final and reusable.
+                Emitting state;
+                state.complete = work->targets.empty() && !work->key.empty() &&
+                                 !work->from_index && work->errors.empty();
+                state.record.repository = work->repository->uri;
+                state.record.key = work->key;
+                state.record.warnings = work->graph_warnings;
+                if (work->from_index && work->outputs.empty()) {
+                  emit_stored(*work, state);
+                } else if (work->deferred) {
+                  verify_deferred(*work, state);
+                } else {
+                  for (Output& out : work->outputs) {
+                    emit(state, out);
                   }
                 }
+                if (work->blobs != nullptr) {
+                  blob_bytes.fetch_add(work->blobs->bytes_hashed(),
+                                       std::memory_order_relaxed);
+                }
+                if (state.complete && index != nullptr && !reuse.Stopped()) {
+                  index->PushRepository(std::move(state.record));
+                }
                 // Release the repository's memory as soon as it is out.
-                work->verdicts = {};
-                work->verdicts.shrink_to_fit();
+                work->outputs = {};
+                work->outputs.shrink_to_fit();
+                work->stored_digests = {};
+                work->selected = {};
+                work->graph.reset();
+                work->blobs.reset();
+                work->snap.reset();
               }));
 
   progress.reset();  // clear the status line before the summary
@@ -429,25 +1042,48 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
   result.summary.elapsed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count();
-  if (!report.Finish(result.summary).ok()) {
+  result.interrupted_by = options.stop != nullptr ? options.stop->load() : 0;
+  // An interrupted run prints no summary and leaves the json document
+  // open: nothing incomplete looks like a finished report.
+  if (result.interrupted_by == 0 && !report.Finish(result.summary).ok()) {
     write_failed = true;
   }
+  bool index_failed = false;
   if (index != nullptr) {
     auto closed =
-        index->Close(RunStatus::kComplete,
+        index->Close(result.interrupted_by != 0 ? RunStatus::kInterrupted
+                                                : RunStatus::kComplete,
                      std::chrono::time_point_cast<std::chrono::microseconds>(
                          std::chrono::system_clock::now()));
     if (!closed.ok()) {
       std::fprintf(options.err,
-                   "trustgate: error: the verdict index %s is incomplete: "
-                   "%s\n",
+                   "trustgate: error: the verdict index %s could not record "
+                   "this run (%s): verdicts from the error on are NOT stored; "
+                   "the next run verifies them again\n",
                    options.index_path->string().c_str(),
                    closed.detail().c_str());
-      write_failed = true;
+      index_failed = true;
     }
   }
   if (write_failed) {
     std::fprintf(options.err, "trustgate: error: writing the report failed\n");
+  }
+  if (result.interrupted_by != 0) {
+    std::fprintf(
+        options.err,
+        "trustgate: interrupted by %s: stopped after %llu artifacts; the "
+        "report is INCOMPLETE%s; run again to continue (stored verdicts are "
+        "reused)\n",
+        result.interrupted_by == SIGINT ? "SIGINT" : "SIGTERM",
+        static_cast<unsigned long long>(result.summary.artifacts),
+        index != nullptr ? " and the run is marked interrupted in the index"
+                         : "");
+    result.exit_code = 128 + result.interrupted_by;
+    return result;
+  }
+  if (index_failed) {
+    result.exit_code = 2;
+    return result;
   }
 
   const Summary& s = result.summary;
@@ -457,12 +1093,15 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
       (options.format != Format::kText || options.out != stdout)) {
     std::fprintf(options.err,
                  "trustgate: %llu artifacts: %llu verified, %llu skipped, %llu "
-                 "failed; %llu signatures checked in %.2f s (%.0f artifacts/s; "
+                 "failed (%llu reused from the index, %llu verified now); "
+                 "%llu signatures checked in %.2f s (%.0f artifacts/s; "
                  "chain cache %llu hits, %llu misses)\n",
                  static_cast<unsigned long long>(s.artifacts),
                  static_cast<unsigned long long>(s.count(Verdict::kVerified)),
                  static_cast<unsigned long long>(s.count(Verdict::kSkipped)),
                  static_cast<unsigned long long>(s.count(Verdict::kFailed)),
+                 static_cast<unsigned long long>(s.reused),
+                 static_cast<unsigned long long>(s.artifacts - s.reused),
                  static_cast<unsigned long long>(s.signatures_verified),
                  s.elapsed_seconds, s.ArtifactsPerSecond(),
                  static_cast<unsigned long long>(chains.hits()),

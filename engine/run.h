@@ -4,6 +4,7 @@
 // graphs, verification on a oneTBB pool, and a single ordered sink that
 // writes the report and the verdict index.
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "engine/report.h"
 #include "engine/revocation.h"
 #include "engine/verifier.h"
+#include "io/uring_reader.h"
 
 namespace trustgate::engine {
 
@@ -59,6 +61,17 @@ struct RunOptions {
   // `err` is a terminal: repositories and artifacts done, verifications
   // per second, ETA) and no summary line on `err`.
   bool quiet = false;
+  // io: the reader (`--io`): auto = io_uring when it can be set up, else
+  // pread with a one-line notice on `err` (not with quiet).
+  io::ReaderChoice io = io::ReaderChoice::kAuto;
+  // full (`--full`): verify everything again instead of reusing verdicts
+  // of the index (incremental re-verification, README "Incremental
+  // re-verification"); the index is still updated.
+  bool full = false;
+  // stop: when set and it becomes non-zero (the signal number of SIGINT or
+  // SIGTERM), the run takes no new work, writes what is final and ends
+  // with RunResult::interrupted_by set. Borrowed; may be null.
+  const std::atomic<int>* stop = nullptr;
 };
 
 // RunResult is the outcome: the exit status of the contract (0 all
@@ -70,6 +83,10 @@ struct RunResult {
   uint64_t repository_errors = 0;  // repositories whose index.json failed
   uint64_t target_errors = 0;      // targets that named nothing
   uint64_t blob_bytes_hashed = 0;  // distinct blob bytes read and hashed
+  // interrupted_by: the signal that stopped the run (0: it ran to the
+  // end). exit_code is then 128 + the signal number; the report is
+  // incomplete and the index run is `interrupted`.
+  int interrupted_by = 0;
 };
 
 // RunVerify runs verification with `config` (borrowed). Messages for

@@ -119,6 +119,12 @@ struct SignatureVerdict {
   // expires: the earliest time this signature's pass stops holding
   // (certificate expiry that matters, signature expiry), if any.
   std::optional<base::Time> valid_until;
+  // reuse_until: the earliest time after the verification time at which
+  // this signature's outcome (pass or fail, any action) could change:
+  // a chain certificate's not-before or not-after, the signature expiry, a
+  // revocation next-update. Not part of the output; the index keeps it for
+  // incremental re-verification (engine/run.h).
+  std::optional<base::Time> reuse_until;
 };
 
 // BlobSummary counts the blob checks of one artifact.
@@ -126,6 +132,9 @@ struct BlobSummary {
   uint64_t checked = 0;
   uint64_t bad = 0;
   uint64_t missing = 0;
+  // unreadable: of `bad`, those whose read failed (not printed; it
+  // selects the error message).
+  uint64_t unreadable = 0;
 };
 
 // EmergencyInfo marks a verdict decided by a statement of an emergency

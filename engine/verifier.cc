@@ -227,8 +227,11 @@ BlobCache::State BlobCache::Check(io::Reader& reader,
   State state = State::kOk;
   auto hashed = reader.HashBlob(repo, descriptor.digest);
   if (!hashed.ok()) {
-    state =
-        hashed.code() == io::IoError::kNotFound ? State::kMissing : State::kBad;
+    state = hashed.code() == io::IoError::kNotFound ? State::kMissing
+            : hashed.code() == io::IoError::kDigestMismatch ||
+                    hashed.code() == io::IoError::kSizeMismatch
+                ? State::kBad
+                : State::kUnreadable;
   } else {
     bytes_hashed_.fetch_add(hashed->size, std::memory_order_relaxed);
     if (!(hashed->digest == descriptor.digest) ||
@@ -277,6 +280,9 @@ ChainRevocation Verifier::CheckRevocation(
       certs.push_back(std::move(c));
     }
     result = CombineChain(std::move(certs));
+  }
+  if (result.next_update.has_value()) {
+    MinInto(&sv->reuse_until, *result.next_update);
   }
   for (const CertificateRevocation& c : result.certificates) {
     sv->revocation.push_back(RevocationEntry{
@@ -383,6 +389,19 @@ SignatureVerdict Verifier::VerifySignature(
   envelope.certificate_chain = facts.certificates;
   sv.chain = facts.fingerprints;
   sv.identity = facts.certificates.front()->SubjectString();
+  // Incremental re-verification: the outcome can change only when the
+  // verification time crosses one of these.
+  for (const auto& cert : facts.certificates) {
+    if (cert->not_before() > options_.at) {
+      MinInto(&sv.reuse_until, cert->not_before());
+    }
+    if (cert->not_after() >= options_.at) {
+      MinInto(&sv.reuse_until, cert->not_after());
+    }
+  }
+  if (envelope.expiry.has_value() && *envelope.expiry > options_.at) {
+    MinInto(&sv.reuse_until, *envelope.expiry);
+  }
 
   // notation-core-go validates the chain inside Envelope.Verify, so a bad
   // chain is an integrity failure.
@@ -644,6 +663,11 @@ SignatureVerdict Verifier::VerifySignature(
                outcome.error->detail);
     return sv;
   }
+  // A plugin's answers hold for the cache TTL at most: a re-run past it
+  // asks the plugin again rather than reusing this verdict.
+  MinInto(&sv.reuse_until,
+          options_.at + std::chrono::duration_cast<std::chrono::microseconds>(
+                            plugins_->options().cache_ttl));
   CheckStatus plugin_status =
       outcome.asked.empty() ? CheckStatus::kSkipped : CheckStatus::kPass;
   for (const PluginCapabilityResult& r : outcome.results) {
@@ -691,8 +715,10 @@ void Verifier::CheckBlobs(const io::Repository& repo,
     auto check = [&](const io::Descriptor& d) {
       BlobCache::State state = blobs.Check(reader_, repo, d);
       ++out->blobs.checked;
-      if (state == BlobCache::State::kBad) {
+      if (state == BlobCache::State::kBad ||
+          state == BlobCache::State::kUnreadable) {
         ++out->blobs.bad;
+        out->blobs.unreadable += state == BlobCache::State::kUnreadable;
       } else if (state == BlobCache::State::kMissing) {
         // OCI image-spec: non-distributable layers may be absent.
         if (io::IsNonDistributableLayer(d.media_type)) {
@@ -822,6 +848,13 @@ ArtifactVerdict Verifier::VerifyArtifact(const io::Repository& repo,
     }
   }
 
+  if (v.blobs.unreadable > 0) {
+    return fail(Reason::kBlobIntegrity,
+                std::to_string(v.blobs.unreadable) +
+                    " blob(s) could not be read (I/O error or not a regular "
+                    "file): their content is not proven; check the storage "
+                    "and run again");
+  }
   if (v.blobs.bad > 0) {
     return fail(Reason::kBlobIntegrity,
                 std::to_string(v.blobs.bad) +

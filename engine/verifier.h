@@ -37,7 +37,9 @@ struct VerifierOptions {
 // so that a blob shared by many artifacts is hashed once.
 class BlobCache {
  public:
-  enum class State { kOk, kBad, kMissing };
+  // kUnreadable: the read failed (I/O error, not a regular file): not
+  // proven, reported as bad with its own message.
+  enum class State { kOk, kBad, kMissing, kUnreadable };
   // Check returns the state of `descriptor`'s blob in `repo`, hashing it
   // on first use.
   State Check(io::Reader& reader, const io::Repository& repo,

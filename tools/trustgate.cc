@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +21,7 @@
 #include "engine/plugin.h"
 #include "engine/report.h"
 #include "engine/run.h"
+#include "io/uring_reader.h"
 #include "policy/emergency.h"
 #include "policy/trust_store.h"
 #include "tools/policy_command.h"
@@ -85,6 +88,8 @@ struct VerifyArgs {
   std::string output;
   std::string at;
   bool no_blobs = false;
+  bool full = false;
+  std::string io = "auto";
   bool quiet = false;
   size_t max_signatures = 100;
   std::vector<std::string> targets;
@@ -100,8 +105,24 @@ bool IsDirectory(const std::string& path) {
   return fs::is_directory(fs::symlink_status(path, ec));
 }
 
+// g_stop holds the signal (SIGINT, SIGTERM) that asked a verify run to
+// stop; the run polls it (engine::RunOptions::stop).
+std::atomic<int> g_stop{0};
+
+void OnStopSignal(int signal) {
+  g_stop.store(signal);
+  // A second signal ends the process at once.
+  std::signal(signal, SIG_DFL);
+}
+
 int RunVerifyCommand(const VerifyArgs& args) {
   engine::RunOptions options;
+  options.full = args.full;
+  auto io = trustgate::io::ParseReaderChoice(args.io);
+  if (!io.has_value()) {
+    return Usage("--io must be auto, uring or pread, not \"" + args.io + "\"");
+  }
+  options.io = *io;
   options.mirror = args.mirror;
   options.registry_host = args.registry;
   options.jobs = args.jobs;
@@ -251,7 +272,12 @@ int RunVerifyCommand(const VerifyArgs& args) {
     }
   }
   options.out = out;
+  options.stop = &g_stop;
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
   engine::RunResult result = engine::RunVerify(options, config.value());
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   if (out != stdout && std::fclose(out) != 0) {
     std::fprintf(stderr, "trustgate: error: writing %s failed\n",
                  args.output.c_str());
@@ -440,6 +466,12 @@ int main(int argc, char** argv) {
                        "no progress line and no summary on stderr");
   verify_cmd->add_flag("--no-blobs", verify.no_blobs,
                        "do not read and digest-check config and layer blobs");
+  verify_cmd->add_flag("--full", verify.full,
+                       "verify everything again (no verdict reused from the "
+                       "index; blobs are hashed again)");
+  verify_cmd->add_option("--io", verify.io,
+                         "auto | uring | pread (default auto: io_uring, else "
+                         "pread with a notice)");
   verify_cmd
       ->add_option("--max-signatures", verify.max_signatures,
                    "signatures tried per artifact (default 100, as Notation)")

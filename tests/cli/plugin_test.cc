@@ -465,11 +465,19 @@ TEST(PluginScale, OncePerSignatureAndCachedOnTheRerun) {
   EXPECT_EQ(CountLines(log, "verify-signature"), n);
   EXPECT_EQ(CountLines(log, "get-plugin-metadata"), 1u);
 
+  // A re-run reuses the stored verdicts (incremental): no plugin process.
   CommandResult again = verify({});
   ASSERT_EQ(again.exit_code, 0) << again.err.substr(0, 2000);
   EXPECT_EQ(count_verified(again, &cached), n);
+  EXPECT_EQ(CountLines(log, "verify-signature"), n);
+  EXPECT_EQ(CountLines(log, "get-plugin-metadata"), 1u);
+
+  // --full verifies every signature again, and the plugin's answers come
+  // from the index cache: still no plugin process, metadata included.
+  CommandResult full = verify({"--full"});
+  ASSERT_EQ(full.exit_code, 0) << full.err.substr(0, 2000);
+  EXPECT_EQ(count_verified(full, &cached), n);
   EXPECT_TRUE(cached);
-  // No plugin process at all: metadata came from the index too.
   EXPECT_EQ(CountLines(log, "verify-signature"), n);
   EXPECT_EQ(CountLines(log, "get-plugin-metadata"), 1u);
 

@@ -651,6 +651,79 @@ TEST(IndexWriterTest, DestructorMarksRunInterrupted) {
   EXPECT_TRUE(found->has_value());
 }
 
+TEST(IndexWriterTest, ReuseRowsAndRepositoryRowsForIncrementalRuns) {
+  TempDir dir;
+  std::string path = dir.File("index.db");
+  ArtifactVerdict a = MakeVerdict("repo", 1);
+  ArtifactVerdict b = MakeVerdict("repo", 2);
+  {
+    auto index = VerdictIndex::Open(path, OpenMode::kReadWrite);
+    ASSERT_TRUE(index.ok());
+    auto writer = IndexWriter::Start(std::move(*index), SampleRun(), {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Push(a, "key-a", At(1800000000)));
+    ASSERT_TRUE((*writer)->Push(b, "", std::nullopt));  // transient
+    RepositoryRecord record;
+    record.repository = "repo";
+    record.key = "repo-key";
+    record.digests = {a.digest, b.digest};
+    record.warnings = {"a \"warning\""};
+    record.verified_at = At(1750000000);
+    record.reuse_until = At(1800000000);
+    ASSERT_TRUE((*writer)->PushRepository(record));
+    (*writer)->CountReused(Verdict::kFailed);
+    ASSERT_TRUE((*writer)->Close(RunStatus::kComplete, At(1750000100)).ok());
+  }
+  auto ro = VerdictIndex::Open(path, OpenMode::kReadOnly);
+  ASSERT_TRUE(ro.ok());
+  auto ra = ro->LookupReusable("repo", a.digest);
+  ASSERT_TRUE(ra.ok());
+  ASSERT_TRUE(ra->has_value());
+  EXPECT_EQ((*ra)->key, "key-a");
+  EXPECT_EQ((*ra)->reuse_until, At(1800000000));
+  EXPECT_EQ((*ra)->verified_at, a.verified_at);
+  EXPECT_EQ((*ra)->record, ToJsonLine(a));
+  EXPECT_EQ((*ra)->verdict, Verdict::kVerified);
+  // A verdict pushed without a key is never reusable.
+  auto rb = ro->LookupReusable("repo", b.digest);
+  ASSERT_TRUE(rb.ok());
+  EXPECT_FALSE(rb->has_value());
+  auto all = ro->LookupReusableIn("repo");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->at(a.digest).key, "key-a");
+  auto repo = ro->LookupRepository("repo");
+  ASSERT_TRUE(repo.ok());
+  ASSERT_TRUE(repo->has_value());
+  EXPECT_EQ((*repo)->key, "repo-key");
+  EXPECT_EQ((*repo)->digests, (std::vector<std::string>{a.digest, b.digest}));
+  EXPECT_EQ((*repo)->warnings, std::vector<std::string>{"a \"warning\""});
+  EXPECT_EQ((*repo)->reuse_until, At(1800000000));
+  Raw raw(path, SQLITE_OPEN_READONLY);
+  EXPECT_EQ(raw.Int("SELECT verified FROM runs"), 2);
+  EXPECT_EQ(raw.Int("SELECT failed FROM runs"), 1);  // the reused one
+
+  // Writing any verdict of the repository invalidates its row in the same
+  // transaction; other repositories keep theirs.
+  {
+    auto index = VerdictIndex::Open(path, OpenMode::kReadWrite);
+    ASSERT_TRUE(index.ok());
+    auto writer = IndexWriter::Start(std::move(*index), SampleRun(), {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Push(a, "key-a2", std::nullopt));
+    ASSERT_TRUE((*writer)->Close(RunStatus::kComplete, At(1750000200)).ok());
+  }
+  auto ro2 = VerdictIndex::Open(path, OpenMode::kReadOnly);
+  ASSERT_TRUE(ro2.ok());
+  auto gone = ro2->LookupRepository("repo");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+  auto ra2 = ro2->LookupReusable("repo", a.digest);
+  ASSERT_TRUE(ra2.ok() && ra2->has_value());
+  EXPECT_EQ((*ra2)->key, "key-a2");
+  EXPECT_FALSE((*ra2)->reuse_until.has_value());
+}
+
 TEST(VerdictIndexTest, ReadOnlyOpenWhileWriterHoldsTheWal) {
   TempDir dir;
   std::string path = dir.File("index.db");

@@ -10,10 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/config.h"
+#include "engine/report.h"
 #include "engine/run.h"
 #include "io/mirror.h"
 #include "io/reader.h"
 #include "io/referrers.h"
+#include "io/uring_reader.h"
 #include "tests/support/test_util.h"
 #include "tools/mkmirror/scenarios.h"
 
@@ -159,6 +161,100 @@ TEST_F(VerifierTest, VerifiedX509VerdictsHoldUntilTheChainExpires) {
   ASSERT_EQ(expiring.verdict, Verdict::kVerified);
   ASSERT_TRUE(expiring.valid_until.has_value());
   EXPECT_LE(*expiring.valid_until, *v.valid_until);
+}
+
+// reuse_until (incremental re-verification) is sound: for every case the
+// verdict printed just before it is the one printed at the verification
+// time, and for a verified x509 case it ends at the latest at the chain's
+// expiry.
+TEST_F(VerifierTest, OutcomesHoldUntilReuseUntil) {
+  for (const auto& [tag, c] : *cases_) {
+    SCOPED_TRACE(tag);
+    ArtifactVerdict now = Decide(tag, Defaults());
+    std::optional<base::Time> until;
+    for (const SignatureVerdict& sv : now.signatures) {
+      if (sv.reuse_until && (!until || *sv.reuse_until < *until)) {
+        until = sv.reuse_until;
+      }
+    }
+    if (!until.has_value()) {
+      continue;
+    }
+    ASSERT_GT(*until, Defaults().at);
+    VerifierOptions before = Defaults();
+    before.at = *until - std::chrono::microseconds(1);
+    ArtifactVerdict later = Decide(tag, before);
+    later.verified_at = now.verified_at;
+    EXPECT_EQ(ToJsonLine(later), ToJsonLine(now));
+  }
+  ArtifactVerdict v = Decide("good-jws-es256", Defaults());
+  ASSERT_TRUE(v.signatures.back().reuse_until.has_value());
+  ASSERT_TRUE(v.valid_until.has_value());
+  EXPECT_LE(*v.signatures.back().reuse_until, *v.valid_until);
+}
+
+// A read error or a blob that shrinks while it is read is a verdict with a
+// reason, never a crash or a pass.
+TEST_F(VerifierTest, ReadFaultsAreVerdicts) {
+  if (!io::ProbeUring().available) {
+    GTEST_SKIP() << "io_uring cannot be set up here: "
+                 << io::ProbeUring().detail;
+  }
+  testing::TempDir copy;
+  fs::copy(dir_->path() / "mirror", copy.path() / "mirror",
+           fs::copy_options::recursive);
+  auto discovered = io::DiscoverRepositories(copy.path() / "mirror", "");
+  ASSERT_TRUE(discovered.ok());
+  const json& c = cases_->at("good-jws-es256");
+  const io::Repository* repo = nullptr;
+  for (const io::Repository& r : discovered->repositories) {
+    if (r.uri == c["repository"]) {
+      repo = &r;
+    }
+  }
+  ASSERT_NE(repo, nullptr);
+  auto graph = io::LoadRepositoryGraph(*repo, *reader_);
+  ASSERT_TRUE(graph.ok());
+  const io::ArtifactNode* artifact = nullptr;
+  for (const io::ArtifactNode& a : graph->artifacts) {
+    if (a.load.descriptor.digest.ToString() == c["digest"]) {
+      artifact = &a;
+    }
+  }
+  ASSERT_NE(artifact, nullptr);
+  auto decide = [&](const io::UringOptions& options) {
+    auto reader = io::NewUringReader(options);
+    EXPECT_TRUE(reader.ok());
+    ChainCache chains(config_->policy, config_->store);
+    Verifier verifier(config_->policy, config_->store, chains, **reader,
+                      Defaults());
+    BlobCache blobs;
+    return verifier.VerifyArtifact(*repo, *graph, *artifact, blobs);
+  };
+  // EIO on the first read (the config blob): the blob is not proven.
+  io::UringOptions eio;
+  eio.faults.fail_read_number = 1;
+  eio.faults.fail_errno = EIO;
+  ArtifactVerdict failed = decide(eio);
+  EXPECT_EQ(failed.verdict, Verdict::kFailed);
+  EXPECT_EQ(failed.reason, Reason::kBlobIntegrity) << failed.error;
+  EXPECT_FALSE(failed.error.empty());
+  // The config blob shrinks after it was opened and sized.
+  const io::Descriptor& config = *artifact->load.manifest->config;
+  fs::path blob = repo->path / config.digest.BlobPath();
+  io::UringOptions shrink;
+  shrink.faults.after_open = [&] {
+    if (fs::exists(blob) && fs::file_size(blob) > 1) {
+      fs::resize_file(blob, 1);
+    }
+  };
+  ArtifactVerdict shrunk = decide(shrink);
+  EXPECT_EQ(shrunk.verdict, Verdict::kFailed);
+  EXPECT_EQ(shrunk.reason, Reason::kBlobIntegrity) << shrunk.error;
+  // The blob vanishes: blob-missing.
+  fs::remove(blob);
+  ArtifactVerdict missing = decide(io::UringOptions{});
+  EXPECT_EQ(missing.reason, Reason::kBlobMissing) << missing.error;
 }
 
 TEST_F(VerifierTest, BlobChecksCanBeTurnedOff) {
