@@ -412,6 +412,38 @@ bool Matches(const io::ArtifactNode& artifact, const Target& target) {
   return true;
 }
 
+// StatLine is "<path> <size> <inode> <mtime> <ctime>" of `path` (not
+// followed), or "" when it cannot be stat'ed.
+std::string StatLine(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    return "";
+  }
+  return path.string() + " " + std::to_string(st.st_size) + " " +
+         std::to_string(st.st_ino) + " " + std::to_string(st.st_mtim.tv_sec) +
+         "." + std::to_string(st.st_mtim.tv_nsec) + " " +
+         std::to_string(st.st_ctim.tv_sec) + "." +
+         std::to_string(st.st_ctim.tv_nsec);
+}
+
+// DirectoryStatProof lists the stat lines of every entry below `dir`
+// (sorted): a --crl-dir whose files change (a new CRL dropped in)
+// re-verifies.
+std::string DirectoryStatProof(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::vector<std::string> lines;
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    lines.push_back(StatLine(it->path()));
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string text;
+  for (const std::string& line : lines) {
+    text += "file " + line + "\n";
+  }
+  return text;
+}
+
 // PluginInputs describes what plugin answers depend on besides the
 // signature: the plugin directory, each installed plugin executable (path,
 // size, inode, mtime, ctime: an upgraded plugin re-verifies), the cache TTL
@@ -427,18 +459,11 @@ std::string PluginInputs(const RunOptions& options) {
   for (std::filesystem::directory_iterator it(options.plugins.plugin_dir, ec),
        end;
        !ec && it != end; it.increment(ec)) {
-    const std::filesystem::path exe = PluginExecutablePath(
-        options.plugins.plugin_dir, it->path().filename().string());
-    struct stat st {};
-    if (::lstat(exe.c_str(), &st) != 0) {
-      continue;
+    std::string line = StatLine(PluginExecutablePath(
+        options.plugins.plugin_dir, it->path().filename().string()));
+    if (!line.empty()) {
+      executables.push_back(std::move(line));
     }
-    executables.push_back(exe.string() + " " + std::to_string(st.st_size) +
-                          " " + std::to_string(st.st_ino) + " " +
-                          std::to_string(st.st_mtim.tv_sec) + "." +
-                          std::to_string(st.st_mtim.tv_nsec) + " " +
-                          std::to_string(st.st_ctim.tv_sec) + "." +
-                          std::to_string(st.st_ctim.tv_nsec));
   }
   std::sort(executables.begin(), executables.end());
   for (const std::string& e : executables) {
@@ -802,6 +827,9 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
     inputs += options.revocation.network == NetworkMode::kOffline ? "offline\n"
                                                                   : "online\n";
     inputs += options.revocation.crl_dir.value_or("").string() + "\n";
+    if (options.revocation.crl_dir.has_value()) {
+      inputs += DirectoryStatProof(*options.revocation.crl_dir);
+    }
     inputs += options.registry_host + "\n";
     inputs += PluginInputs(options);
     reuse.run_inputs = Sha256Hex(inputs);

@@ -221,6 +221,23 @@ TEST_F(Incremental, TestMirrorReusesAllButTransientVerdicts) {
   EXPECT_EQ(second.reused() + second.reverified(), first.by_key.size());
 }
 
+TEST_F(Incremental, ChangedCrlDirReverifies) {
+  Use("test");
+  const fs::path crl_dir = dir_.path() / "gen" / "revocation";
+  const std::vector<std::string> args = {"--crl-dir", crl_dir.string()};
+  Report first = Verify(args);
+  Report second = Verify(args);
+  EXPECT_GT(second.reused(), 0u);
+  EXPECT_EQ(second.lines, first.lines);
+  // A file dropped into the directory (a new CRL, say) changes the inputs.
+  WriteFile(crl_dir / "new.crl", "not yet a CRL");
+  Report third = Verify(args);
+  EXPECT_EQ(third.reused(), 0u);
+  EXPECT_EQ(third.reverified(), first.by_key.size());
+  // Unchanged again: reused again.
+  EXPECT_EQ(Verify(args).reused(), second.reused());
+}
+
 TEST_F(Incremental, PolicyChangeReverifiesEverything) {
   Use("bench");
   Report first = Verify();
