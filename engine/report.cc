@@ -811,6 +811,13 @@ base::Status<ReportError> ReportWriter::Finish(const Summary& summary) {
                     summary.elapsed_seconds, summary.ArtifactsPerSecond(),
                     FormatCount(summary.signatures_verified).c_str());
       block += buf;
+      if (summary.reused > 0) {
+        std::snprintf(buf, sizeof(buf),
+                      "%s verdicts reused from the index (unchanged inputs; "
+                      "--full verifies everything)\n",
+                      FormatCount(summary.reused).c_str());
+        block += buf;
+      }
       for (Verdict v :
            {Verdict::kVerified, Verdict::kSkipped, Verdict::kFailed}) {
         std::snprintf(buf, sizeof(buf), "  %-22s %12s\n",

@@ -515,6 +515,7 @@ TEST(ReportWriterTest, TextOneLinePerArtifactThenSummary) {
     summary.Add(v);
   }
   summary.elapsed_seconds = 3;
+  summary.reused = 4;
   ASSERT_TRUE(w.Finish(summary).ok());
   auto lines = Lines(ReadAll(f));
   std::fclose(f);
@@ -544,6 +545,7 @@ TEST(ReportWriterTest, TextOneLinePerArtifactThenSummary) {
   // Summary block after a blank line.
   EXPECT_TRUE(lines[verdicts.size()].empty());
   EXPECT_EQ(lines[verdicts.size() + 1].rfind("6 artifacts", 0), 0u);
+  EXPECT_EQ(lines[verdicts.size() + 2].rfind("4 verdicts reused", 0), 0u);
 }
 
 TEST(ReportWriterTest, TextFullDigests) {
