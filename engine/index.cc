@@ -1368,6 +1368,13 @@ bool IndexWriter::Push(ArtifactVerdict verdict, std::string reuse_key,
                        std::optional<base::Time> reuse_until) {
   // Serialize on the pushing (pool) thread; the writer only binds.
   std::string record = ToJsonLine(verdict);
+  return PushRecord(std::move(verdict), std::move(record), std::move(reuse_key),
+                    reuse_until);
+}
+
+bool IndexWriter::PushRecord(ArtifactVerdict verdict, std::string record,
+                             std::string reuse_key,
+                             std::optional<base::Time> reuse_until) {
   return Enqueue(Item{std::move(verdict), std::move(record),
                       std::move(reuse_key), reuse_until, std::nullopt});
 }

@@ -503,6 +503,10 @@ class IndexWriter {
   // Push with its reuse row: `reuse_key` empty = never reuse it.
   bool Push(ArtifactVerdict verdict, std::string reuse_key,
             std::optional<base::Time> reuse_until);
+  // PushRecord is Push with the verdict's record already serialized
+  // (`record` must be ToJsonLine(verdict)), for callers that printed it.
+  bool PushRecord(ArtifactVerdict verdict, std::string record,
+                  std::string reuse_key, std::optional<base::Time> reuse_until);
   // PushRepository queues a repositories row, written after the verdicts
   // pushed before it.
   bool PushRepository(RepositoryRecord record);

@@ -896,12 +896,24 @@ RunResult RunVerify(const RunOptions& options, const LoadedConfig& config) {
       return;
     }
     result.summary.Add(*out.computed);
-    if (!report.Write(*out.computed).ok()) {
+    if (options.format == Format::kText) {
+      if (!report.Write(*out.computed).ok()) {
+        write_failed = true;
+      }
+      if (index != nullptr) {
+        index->Push(std::move(*out.computed), std::move(out.key),
+                    out.reuse_until);
+      }
+      return;
+    }
+    // JSON output and the index store the same record: serialize it once.
+    std::string record = ToJsonLine(*out.computed);
+    if (!report.WriteRecord(record).ok()) {
       write_failed = true;
     }
     if (index != nullptr) {
-      index->Push(std::move(*out.computed), std::move(out.key),
-                  out.reuse_until);
+      index->PushRecord(std::move(*out.computed), std::move(record),
+                        std::move(out.key), out.reuse_until);
     }
   };
   // A large repository: verified here in chunks through a nested pipeline
