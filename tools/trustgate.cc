@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/time.h"
@@ -74,8 +75,8 @@ struct VerifyArgs {
   std::string max_emergency_ttl = "24h";
   std::string crl_dir;
   bool offline = false;
-  int crl_timeout_ms = 5000;
-  int ocsp_timeout_ms = 2000;
+  std::string crl_timeout = "5s";
+  std::string ocsp_timeout = "2s";
   std::string plugin_dir;
   std::string plugin_timeout = "30s";
   int plugin_jobs = 0;
@@ -158,10 +159,21 @@ int RunVerifyCommand(const VerifyArgs& args) {
   options.revocation.notation_crl_cache = engine::DefaultNotationCrlCacheDir();
   options.revocation.network = args.offline ? engine::NetworkMode::kOffline
                                             : engine::NetworkMode::kOnline;
-  options.revocation.crl_timeout =
-      std::chrono::milliseconds(args.crl_timeout_ms);
-  options.revocation.ocsp_timeout =
-      std::chrono::milliseconds(args.ocsp_timeout_ms);
+  // Per-request HTTP timeouts (Notation's defaults: 5 s CRL, 2 s OCSP).
+  for (auto [flag, text, slot] :
+       {std::tuple{"--crl-timeout", &args.crl_timeout,
+                   &options.revocation.crl_timeout},
+        std::tuple{"--ocsp-timeout", &args.ocsp_timeout,
+                   &options.revocation.ocsp_timeout}}) {
+    auto timeout = engine::ParsePluginDuration(*text);
+    if (!timeout.has_value() || timeout->count() == 0 ||
+        *timeout > std::chrono::minutes(10)) {
+      return Usage(std::string(flag) + " \"" + *text +
+                   "\" is not a duration between 1ms and 10m (e.g. 5s, "
+                   "500ms)");
+    }
+    *slot = *timeout;
+  }
   if (!args.plugin_dir.empty() && !IsDirectory(args.plugin_dir)) {
     return Usage("--plugin-dir " + args.plugin_dir + " is not a directory");
   }
@@ -416,6 +428,13 @@ int main(int argc, char** argv) {
                          "mirror root holding OCI image layouts (default: .)");
   verify_cmd->add_option("--registry", verify.registry,
                          "registry host prefixed to repository paths");
+  verify_cmd->add_option("--config", verify.config,
+                         "Notation config dir (default: $NOTATION_CONFIG, "
+                         "$XDG_CONFIG_HOME/notation, ~/.config/notation)");
+  verify_cmd->add_option("--policy", verify.policy, "trust policy file");
+  verify_cmd->add_option(
+      "--trust-store", verify.trust_store,
+      "trust store dir holding x509/{ca,signingAuthority,tsa}");
   verify_cmd
       ->add_option("--emergency-policy", verify.emergency_policy,
                    "emergency trust policy applied on top of the policy "
@@ -426,17 +445,18 @@ int main(int argc, char** argv) {
                    "longest lifetime an emergency policy may have left "
                    "(default 24h)")
       ->type_name("DURATION");
-  verify_cmd->add_option("--config", verify.config,
-                         "Notation config dir (default: $NOTATION_CONFIG, "
-                         "$XDG_CONFIG_HOME/notation, ~/.config/notation)");
-  verify_cmd->add_option("--policy", verify.policy, "trust policy file");
-  verify_cmd->add_option(
-      "--trust-store", verify.trust_store,
-      "trust store dir holding x509/{ca,signingAuthority,tsa}");
   verify_cmd->add_option("--crl-dir", verify.crl_dir,
                          "offline revocation data (CRLs, OCSP responses)");
   verify_cmd->add_flag("--offline", verify.offline,
                        "never fetch revocation data");
+  verify_cmd
+      ->add_option("--crl-timeout", verify.crl_timeout,
+                   "per CRL download (default: 5s, as Notation)")
+      ->type_name("DURATION");
+  verify_cmd
+      ->add_option("--ocsp-timeout", verify.ocsp_timeout,
+                   "per OCSP request (default: 2s, as Notation)")
+      ->type_name("DURATION");
   verify_cmd->add_option(
       "--plugin-dir", verify.plugin_dir,
       "verification plugins dir (default: <config>/plugins)");

@@ -715,6 +715,79 @@ TEST(RevocationOverHttp, FetchesOncePerRunAndReusesTheIndexCache) {
   EXPECT_EQ(Lines(second.out).size(), want.size());
 }
 
+TEST(RevocationOverHttp, TimeoutFlagsBoundEachRequest) {
+  TempDir dir;
+  HttpServer server;
+  fs::path out = dir.path() / "gen";
+  CommandResult gen =
+      RunCommand({Binary("MKMIRROR_BIN"), "--preset", "test", "--seed", "7",
+                  "--out", out.string(), "--revocation-url", server.Url("")},
+                 dir.path() / "scratch");
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const fs::path files = out / "revocation";
+  // Every answer is right but comes after 1.5 s.
+  server.Handle("/", [files](const HttpServer::Request& request) {
+    HttpServer::Response response;
+    fs::path file = files / request.path.substr(1);
+    if (request.path.size() < 2 ||
+        request.path.find("..") != std::string::npos ||
+        !fs::is_regular_file(file)) {
+      response.status = 404;
+      return response;
+    }
+    response.body = ReadFile(file);
+    response.delay = std::chrono::milliseconds(1500);
+    return response;
+  });
+  std::map<std::string, std::string> digest_of;  // tag -> repo@digest
+  for (const std::string& line : Lines(ReadFile(out / "expected.jsonl"))) {
+    json j = json::parse(line);
+    digest_of[j.value("tag", "")] = j["repository"].get<std::string>() + "@" +
+                                    j["digest"].get<std::string>();
+  }
+  auto verify = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {
+        "env",
+        "NOTATION_CACHE=" + (dir.path() / "cache").string(),
+        Binary("TRUSTGATE_BIN"),
+        "verify",
+        "--mirror",
+        (out / "mirror").string(),
+        "--config",
+        (out / "config").string(),
+        "--no-index",
+        "--at",
+        kAt,
+        "--format",
+        "jsonl"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    CommandResult r = RunCommand(argv, dir.path() / "scratch");
+    std::map<std::string, std::string> outcome;
+    for (const std::string& line : Lines(r.out)) {
+      json j = json::parse(line);
+      outcome[j["repository"].get<std::string>() + "@" +
+              j["digest"].get<std::string>()] =
+          j["verdict"].get<std::string>() + "/" +
+          j["reason"].get<std::string>();
+    }
+    return std::pair{r, outcome};
+  };
+  // 200 ms is too short for the slow responder: revocation is unknown.
+  auto [r, outcome] =
+      verify({"--crl-timeout", "200ms", "--ocsp-timeout", "200ms"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(outcome[digest_of["crl-good"]], "failed/revocation");
+  EXPECT_EQ(outcome[digest_of["ocsp-good"]], "failed/revocation");
+  // Bad values are usage errors: nothing verified.
+  for (const char* bad : {"0", "soon", "-1s", "11m"}) {
+    auto [bad_r, bad_outcome] = verify({"--crl-timeout", bad});
+    EXPECT_EQ(bad_r.exit_code, 2) << bad;
+    EXPECT_TRUE(bad_outcome.empty()) << bad;
+  }
+  auto [ocsp_r, ocsp_outcome] = verify({"--ocsp-timeout", "x"});
+  EXPECT_EQ(ocsp_r.exit_code, 2);
+}
+
 // Hostile layouts: one broken repository never stops the run for others.
 class HostileMirror : public TestMirror {
  protected:
