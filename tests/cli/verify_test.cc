@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -339,6 +340,80 @@ TEST_F(TestMirror, RevokedUnknownGoodAtEveryLevel) {
         : std::string(row.revoked) == "verified/ok" ? "logged"
                                                     : "fail";
     EXPECT_EQ(sig["validations"]["revocation"], want);
+  }
+}
+
+// trust-store-trust-policy.md "Timestamp countersignature verification"
+// (notation-go verifyTimestamp): whether the token is checked depends on
+// the authenticTimestamp action, a tsa store in the statement, and
+// verifyTimestamp with the chain's expiry; without a check, every chain
+// certificate must be valid at the verification time.
+TEST_F(TestMirror, TimestampTriggerConditions) {
+  struct Row {
+    const char* verify_timestamp;
+    bool tsa_store;
+    const char* authentic_timestamp;  // override, "" for the level's
+    // expired leaf + good token, valid leaf + no token, valid leaf +
+    // garbage token, expired leaf + token after its expiry, valid leaf +
+    // no token (the legacy repository)
+    std::array<const char*, 5> want;
+  };
+  const char* ok = "verified/ok";
+  const char* ts = "failed/authentic-timestamp";
+  const std::vector<Row> rows = {
+      {"always", true, "", {ok, ts, ts, ts, ts}},
+      {"afterCertExpiry", true, "", {ok, ok, ok, ts, ok}},
+      {"always", false, "", {ts, ok, ok, ts, ok}},
+      {"afterCertExpiry", false, "", {ts, ok, ok, ts, ok}},
+      {"always", true, "log", {ok, ok, ok, ok, ok}},
+      {"afterCertExpiry", true, "log", {ok, ok, ok, ok, ok}},
+      // Only revocation may be overridden to skip: a configuration error.
+      {"always", true, "skip", {}},
+  };
+  const std::array<const char*, 5> cases = {
+      "ts-expired-cert-rescued", "ts-missing", "ts-garbage-token",
+      "ts-outside-validity", "ts-valid-cert-after-expiry-policy"};
+  for (const Row& row : rows) {
+    json policy = json::parse(ReadFile(config() / "trustpolicy.oci.json"));
+    for (json& statement : policy["trustPolicies"]) {
+      const std::string name = statement["name"];
+      if (name != "releases-timestamped" && name != "releases-legacy") {
+        continue;
+      }
+      json& sv = statement["signatureVerification"];
+      sv["verifyTimestamp"] = row.verify_timestamp;
+      if (std::string(row.authentic_timestamp).empty()) {
+        sv.erase("override");
+      } else {
+        sv["override"] = {{"authenticTimestamp", row.authentic_timestamp}};
+      }
+      if (!row.tsa_store) {
+        json stores = json::array();
+        for (const json& store : statement["trustStores"]) {
+          if (store.get<std::string>().rfind("tsa:", 0) != 0) {
+            stores.push_back(store);
+          }
+        }
+        statement["trustStores"] = stores;
+      }
+    }
+    fs::path file =
+        scratch_.path() / ("ts-policy-" + std::to_string(++n_) + ".json");
+    WriteFile(file, policy.dump(2));
+    Verified v = Verify({"--policy", file.string(), "--trust-store",
+                         (config() / "truststore").string(), "--offline",
+                         "--crl-dir", (root() / "revocation").string()});
+    if (row.want[0] == nullptr) {
+      EXPECT_EQ(v.result.exit_code, 2);
+      EXPECT_TRUE(v.by_key.empty());
+      continue;
+    }
+    for (size_t i = 0; i < cases.size(); ++i) {
+      EXPECT_EQ(Outcome(v, cases[i]), row.want[i])
+          << cases[i] << " with verifyTimestamp " << row.verify_timestamp
+          << (row.tsa_store ? ", a tsa store" : ", no tsa store")
+          << ", authenticTimestamp " << row.authentic_timestamp;
+    }
   }
 }
 
