@@ -373,6 +373,28 @@ struct VerdictIndex::Impl {
     return StmtPtr(s);
   }
 
+  // PrepareCacheLookup prepares `sql` into `*slot` once. Returns false when
+  // the table is absent from a read-only file written before it existed
+  // (then nothing is cached); `what` names the lookup in errors.
+  base::Result<bool, IndexError> PrepareCacheLookup(StmtPtr* slot,
+                                                    const char* sql,
+                                                    std::string_view what) {
+    if (*slot != nullptr) {
+      return true;
+    }
+    sqlite3_stmt* s = nullptr;
+    int rc =
+        sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) {
+      if (mode == OpenMode::kReadOnly && (rc & 0xff) == SQLITE_ERROR) {
+        return false;
+      }
+      return Fail(what, rc);
+    }
+    slot->reset(s);
+    return true;
+  }
+
   // StepDone runs a statement that returns no rows.
   base::Status<IndexError> StepDone(sqlite3_stmt* s, std::string_view what) {
     int rc = sqlite3_step(s);
@@ -1009,18 +1031,12 @@ VerdictIndex::LookupRevocationData(RevocationDataKind kind,
                                    std::string_view url,
                                    std::string_view request) {
   Impl& im = *impl_;
-  if (im.revocation_lookup == nullptr) {
-    sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v3(im.db, kLookupRevocationSql, -1,
-                                SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-    if (rc != SQLITE_OK) {
-      // A read-only file written before the table existed: nothing cached.
-      if (im.mode == OpenMode::kReadOnly && (rc & 0xff) == SQLITE_ERROR) {
-        return std::optional<CachedRevocationData>();
-      }
-      return im.Fail("preparing a revocation cache lookup", rc);
-    }
-    im.revocation_lookup.reset(s);
+  TG_ASSIGN_OR_RETURN(
+      bool available,
+      im.PrepareCacheLookup(&im.revocation_lookup, kLookupRevocationSql,
+                            "preparing a revocation cache lookup"));
+  if (!available) {
+    return std::optional<CachedRevocationData>();
   }
   sqlite3_stmt* s = im.revocation_lookup.get();
   ResetOnExit reset(s);
@@ -1105,18 +1121,11 @@ base::Status<IndexError> VerdictIndex::StoreRevocationData(
 base::Result<std::optional<CachedPluginResponse>, IndexError>
 VerdictIndex::LookupPluginResponse(const PluginCacheKey& key) {
   Impl& im = *impl_;
-  if (im.plugin_lookup == nullptr) {
-    sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v3(im.db, kLookupPluginSql, -1,
-                                SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-    if (rc != SQLITE_OK) {
-      // A read-only file written before the table existed: nothing cached.
-      if (im.mode == OpenMode::kReadOnly && (rc & 0xff) == SQLITE_ERROR) {
-        return std::optional<CachedPluginResponse>();
-      }
-      return im.Fail("preparing a plugin cache lookup", rc);
-    }
-    im.plugin_lookup.reset(s);
+  TG_ASSIGN_OR_RETURN(bool available,
+                      im.PrepareCacheLookup(&im.plugin_lookup, kLookupPluginSql,
+                                            "preparing a plugin cache lookup"));
+  if (!available) {
+    return std::optional<CachedPluginResponse>();
   }
   sqlite3_stmt* s = im.plugin_lookup.get();
   ResetOnExit reset(s);

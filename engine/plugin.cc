@@ -313,6 +313,26 @@ bool ReadObject(object obj,
   return true;
 }
 
+// ParseTopObject parses a plugin's whole answer as one JSON object with
+// distinct member names into `members` (views into `parser`'s document).
+// Returns what is wrong, or nullopt.
+std::optional<std::string_view> ParseTopObject(
+    std::string_view json, simdjson::dom::parser& parser,
+    std::vector<std::pair<std::string_view, element>>* members) {
+  element root;
+  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
+    return "the response is not JSON";
+  }
+  object obj;
+  if (root.get_object().get(obj) != simdjson::SUCCESS) {
+    return "the response is not a JSON object";
+  }
+  if (!ReadObject(obj, members)) {
+    return "the response repeats a member";
+  }
+  return std::nullopt;
+}
+
 // ReadOptionalString reads a Go string field: null or absent is "".
 bool ReadGoString(element e, std::string* out) {
   if (e.is_null()) {
@@ -982,17 +1002,9 @@ base::Result<PluginInfo, PluginError> ParseMetadataResponse(
                          " (output: " + Quote(Sanitize(json, 200)) + ")");
   };
   simdjson::dom::parser parser;
-  element root;
-  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
-    return malformed("the response is not JSON");
-  }
-  object obj;
-  if (root.get_object().get(obj) != simdjson::SUCCESS) {
-    return malformed("the response is not a JSON object");
-  }
   std::vector<std::pair<std::string_view, element>> members;
-  if (!ReadObject(obj, &members)) {
-    return malformed("the response repeats a member");
+  if (auto problem = ParseTopObject(json, parser, &members)) {
+    return malformed(*problem);
   }
   PluginInfo info;
   std::vector<std::string> contracts;
@@ -1092,17 +1104,9 @@ void ProcessVerifyResponse(const PluginCall& call,
   out->results.clear();
   out->processed_attributes.clear();
   simdjson::dom::parser parser;
-  element root;
-  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
-    return malformed("the response is not JSON");
-  }
-  object obj;
-  if (root.get_object().get(obj) != simdjson::SUCCESS) {
-    return malformed("the response is not a JSON object");
-  }
   std::vector<std::pair<std::string_view, element>> members;
-  if (!ReadObject(obj, &members)) {
-    return malformed("the response repeats a member");
+  if (auto problem = ParseTopObject(json, parser, &members)) {
+    return malformed(std::string(*problem));
   }
   // notation-plugin-framework-go VerifySignatureResponse.
   std::vector<std::pair<std::string_view, element>> results;

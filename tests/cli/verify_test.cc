@@ -726,20 +726,18 @@ TEST_F(TestMirror, OutputFormatsAgree) {
   EXPECT_NE(text.out.find("VERIFIED"), std::string::npos);
 }
 
-// Revocation data over real HTTP on 127.0.0.1: a mirror generated for the
-// test server's address, its CRLs and OCSP responses served from mkmirror's
-// revocation directory; a second run answers from the index's cache.
-TEST(RevocationOverHttp, FetchesOncePerRunAndReusesTheIndexCache) {
-  TempDir dir;
-  HttpServer server;
-  fs::path out = dir.path() / "gen";
+// ServeTestMirror generates the `test` preset into `out` for `server`'s
+// address and serves its revocation directory (CRLs, OCSP responses),
+// each answer after `delay`.
+void ServeTestMirror(HttpServer& server, const fs::path& out,
+                     const fs::path& scratch, std::chrono::milliseconds delay) {
   CommandResult gen =
       RunCommand({Binary("MKMIRROR_BIN"), "--preset", "test", "--seed", "7",
                   "--out", out.string(), "--revocation-url", server.Url("")},
-                 dir.path() / "scratch");
+                 scratch);
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   const fs::path files = out / "revocation";
-  server.Handle("/", [files](const HttpServer::Request& request) {
+  server.Handle("/", [files, delay](const HttpServer::Request& request) {
     HttpServer::Response response;
     fs::path file = files / request.path.substr(1);
     if (request.path.size() < 2 ||
@@ -749,8 +747,20 @@ TEST(RevocationOverHttp, FetchesOncePerRunAndReusesTheIndexCache) {
       return response;
     }
     response.body = ReadFile(file);
+    response.delay = delay;
     return response;
   });
+}
+
+// Revocation data over real HTTP on 127.0.0.1: a mirror generated for the
+// test server's address, its CRLs and OCSP responses served from mkmirror's
+// revocation directory; a second run answers from the index's cache.
+TEST(RevocationOverHttp, FetchesOncePerRunAndReusesTheIndexCache) {
+  TempDir dir;
+  HttpServer server;
+  fs::path out = dir.path() / "gen";
+  ASSERT_NO_FATAL_FAILURE(ServeTestMirror(server, out, dir.path() / "scratch",
+                                          std::chrono::milliseconds(0)));
   std::map<std::string, json> want;
   for (const std::string& line : Lines(ReadFile(out / "expected.jsonl"))) {
     json j = json::parse(line);
@@ -794,26 +804,9 @@ TEST(RevocationOverHttp, TimeoutFlagsBoundEachRequest) {
   TempDir dir;
   HttpServer server;
   fs::path out = dir.path() / "gen";
-  CommandResult gen =
-      RunCommand({Binary("MKMIRROR_BIN"), "--preset", "test", "--seed", "7",
-                  "--out", out.string(), "--revocation-url", server.Url("")},
-                 dir.path() / "scratch");
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
-  const fs::path files = out / "revocation";
   // Every answer is right but comes after 1.5 s.
-  server.Handle("/", [files](const HttpServer::Request& request) {
-    HttpServer::Response response;
-    fs::path file = files / request.path.substr(1);
-    if (request.path.size() < 2 ||
-        request.path.find("..") != std::string::npos ||
-        !fs::is_regular_file(file)) {
-      response.status = 404;
-      return response;
-    }
-    response.body = ReadFile(file);
-    response.delay = std::chrono::milliseconds(1500);
-    return response;
-  });
+  ASSERT_NO_FATAL_FAILURE(ServeTestMirror(server, out, dir.path() / "scratch",
+                                          std::chrono::milliseconds(1500)));
   std::map<std::string, std::string> digest_of;  // tag -> repo@digest
   for (const std::string& line : Lines(ReadFile(out / "expected.jsonl"))) {
     json j = json::parse(line);
